@@ -1,0 +1,133 @@
+# libsecchat: plain GNU make.
+#   make                 libsecchat.so.0 + libsecchat.a (+ apps)
+#   make test            install missing Debian packages, build, run every test,
+#                        then the whole suite again under ASan+UBSan
+#   make check           build and run the tests (no package install, no sanitizers)
+#   make bench           micro-benchmarks (measurements, never part of make test)
+#   make install         honours PREFIX, LIBDIR, INCLUDEDIR, DESTDIR
+# Variables: BUILD (output dir), SANITIZE=1, WERROR=1, V=1 (verbose).
+
+VERSION      := 0.1.0
+SOVERSION    := 0
+
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+BINDIR       ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+
+BUILD        ?= build
+CC           ?= cc
+CFLAGS       ?= -O2 -g
+PKG_CONFIG   ?= pkg-config
+
+# Dependencies of the library itself (Requires.private of libsecchat.pc).
+LIB_PKGS     := libsodium
+# Extra dependencies of the tests only.
+TEST_PKGS    := cmocka jansson
+
+WARNINGS     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+                -Wconversion -Wno-sign-conversion -Wformat=2
+ifeq ($(WERROR),1)
+WARNINGS     += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SANFLAGS     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+pc_cflags     = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs       = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+ALL_CFLAGS   := $(WARNINGS) -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -Iinclude -Ilib \
+                $(call pc_cflags,$(LIB_PKGS)) $(SANFLAGS) $(CFLAGS) -MMD -MP
+LIB_LDLIBS   := $(call pc_libs,$(LIB_PKGS))
+TEST_CFLAGS  := $(filter-out -fvisibility=hidden,$(ALL_CFLAGS)) $(call pc_cflags,$(TEST_PKGS))
+TEST_LDLIBS  := $(LIB_LDLIBS) $(call pc_libs,$(TEST_PKGS))
+
+ifneq ($(V),1)
+Q := @
+quiet = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRCS     := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+SHARED       := $(BUILD)/libsecchat.so.$(VERSION)
+SONAME       := libsecchat.so.$(SOVERSION)
+STATIC       := $(BUILD)/libsecchat.a
+
+# tests/<module>/test_*.c are cmocka suites; tests/noise/vector_runner.c is a tool.
+UNIT_SRCS    := $(sort $(wildcard tests/*/test_*.c))
+UNIT_BINS    := $(UNIT_SRCS:%.c=$(BUILD)/%)
+TOOL_SRCS    := tests/noise/vector_runner.c
+TOOL_BINS    := $(TOOL_SRCS:%.c=$(BUILD)/%)
+BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
+TEST_HELPERS := $(sort $(wildcard tests/common/*.c))
+HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+
+.PHONY: all lib deps check test test-sanitize bench install uninstall clean
+.DEFAULT_GOAL := all
+
+all: lib
+
+lib: $(SHARED) $(STATIC)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call quiet,CC,$<)$(CC) $(ALL_CFLAGS) -DSECCHAT_BUILDING_LIBRARY -c -o $@ $<
+
+$(SHARED): $(LIB_OBJS)
+	$(call quiet,LD,$@)$(CC) $(SANFLAGS) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined \
+		-o $@ $^ $(LIB_LDLIBS)
+	$(Q)ln -sf libsecchat.so.$(VERSION) $(BUILD)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(BUILD)/libsecchat.so
+
+$(STATIC): $(LIB_OBJS)
+	$(call quiet,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+# Tests link the static library so internal sc_* functions are reachable.
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(call quiet,CC,$<)$(CC) $(TEST_CFLAGS) -Itests -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELPER_OBJS) $(STATIC)
+	$(call quiet,LD,$@)$(CC) $(SANFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HELPER_OBJS) $(STATIC) $(TEST_LDLIBS)
+
+# Installs missing Debian packages (apt-get as root, sudo otherwise).
+deps:
+	$(Q)sh .ci/install-deps
+
+check: lib $(UNIT_BINS) $(TOOL_BINS)
+	$(Q)BUILD=$(BUILD) CC="$(CC)" sh tests/run-all.sh $(if $(SANITIZE),--sanitized)
+
+# The README's test command: set-up, the suite, then the suite under sanitizers.
+test: deps
+	$(Q)$(MAKE) --no-print-directory check WERROR=$(WERROR)
+	$(Q)$(MAKE) --no-print-directory check BUILD=$(BUILD)/sanitize SANITIZE=1 CFLAGS="-O1 -g" WERROR=$(WERROR)
+
+bench: lib $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/secchat $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/secchat.h $(DESTDIR)$(INCLUDEDIR)/secchat.h
+	install -m 644 include/secchat/*.h $(DESTDIR)$(INCLUDEDIR)/secchat/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsecchat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsecchat.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' \
+	    pkgconfig/libsecchat.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libsecchat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libsecchat.so $(DESTDIR)$(LIBDIR)/libsecchat.a \
+	      $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc $(DESTDIR)$(INCLUDEDIR)/secchat.h
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/secchat
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

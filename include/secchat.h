@@ -1,0 +1,13 @@
+/*
+ * libsecchat: secure multi-client chat over WebSockets and Noise.
+ *
+ * This umbrella header is the only one applications include; it pulls in one
+ * header per library module (include/secchat/<module>.h).
+ */
+#ifndef SECCHAT_H
+#define SECCHAT_H
+
+#include "secchat/common.h"
+#include "secchat/noise.h"
+
+#endif /* SECCHAT_H */
