@@ -1,0 +1,71 @@
+#!/bin/sh
+# Runs every test of one build directory and prints the totals.
+#   BUILD=build sh tests/run-all.sh [--sanitized]
+# cmocka suites: $BUILD/tests/<module>/test_*   (counted per test case)
+# vector runner: tests/vectors/*.txt            (counted per vector)
+# shell tests:   tests/<module>/test_*.sh       (one case each; plain build only,
+#                since they build and link consumers of the installed library)
+set -u
+BUILD=${BUILD:-build}
+sanitized=0
+[ "${1:-}" = "--sanitized" ] && sanitized=1
+
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+# Runs "$@", shows its output, and counts its cases from the output.
+run() {
+    kind=$1
+    shift
+    printf '\n== %s\n' "$*"
+    "$@" >"$log" 2>&1
+    status=$?
+    cat "$log"
+    case $kind in
+    cmocka)
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+        p=${p:-0}
+        f=${f:-0}
+        # A crash or a non-zero exit with no FAILED line still counts as a failure.
+        [ "$status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+        add "$p" "$f"
+        ;;
+    vectors)
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+        p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+        f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+        p=${p:-0}
+        f=${f:-0}
+        [ "$status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+        add "$p" "$f"
+        ;;
+    script)
+        if [ "$status" -eq 0 ]; then add 1 0; else add 0 1; fi
+        ;;
+    esac
+}
+
+for t in "$BUILD"/tests/*/test_*; do
+    case $t in *.o | *.d) continue ;; esac
+    [ -x "$t" ] && run cmocka "$t"
+done
+
+run vectors "$BUILD/tests/noise/vector_runner" tests/vectors/cacophony.txt tests/vectors/snow.txt
+
+if [ "$sanitized" -eq 0 ]; then
+    for t in tests/*/test_*.sh; do
+        [ -f "$t" ] && run script env BUILD="$BUILD" sh "$t"
+    done
+else
+    printf '\n(shell tests run in the plain build only: they install and link the library)\n'
+fi
+
+printf '\n'
+[ "$sanitized" -eq 1 ] && printf 'ASan+UBSan build (%s)\n' "$BUILD"
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
