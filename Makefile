@@ -63,13 +63,17 @@ TOOL_SRCS    := tests/noise/vector_runner.c
 TOOL_BINS    := $(TOOL_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
+EXAMPLE_SRCS := $(sort $(wildcard docs/examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/%.c=$(BUILD)/%)
 TEST_HELPERS := $(sort $(wildcard tests/common/*.c))
 HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib deps check test test-sanitize bench install uninstall clean
+.PHONY: all lib examples deps demo check test bench install uninstall clean
 .DEFAULT_GOAL := all
 
-all: lib
+all: lib examples
+
+examples: $(EXAMPLE_BINS)
 
 lib: $(SHARED) $(STATIC)
 
@@ -94,11 +98,22 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELPER_OBJS) $(STATIC)
 	$(call quiet,LD,$@)$(CC) $(SANFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HELPER_OBJS) $(STATIC) $(TEST_LDLIBS)
 
+# The documented examples use only the public header, like any consumer.
+$(BUILD)/examples/%: docs/examples/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(call quiet,CC,$<)$(CC) $(TEST_CFLAGS) -o $@ $< $(STATIC) $(LIB_LDLIBS)
+
 # Installs missing Debian packages (apt-get as root, sudo otherwise).
 deps:
 	$(Q)sh .ci/install-deps
 
-check: lib $(UNIT_BINS) $(TOOL_BINS)
+# The README's first command: set-up, build, and run the main job (for now the
+# Noise example; the chat issue turns this into the demo server).
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)for e in $(EXAMPLE_BINS); do echo "== $$e"; $$e || exit 1; done
+
+check: all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) CC="$(CC)" sh tests/run-all.sh $(if $(SANITIZE),--sanitized)
 
 # The README's test command: set-up, the suite, then the suite under sanitizers.

@@ -48,21 +48,21 @@ enum secchat_error {
     SECCHAT_ERR_CRYPTO_INIT = -105,      /* sodium_init() failed */
 
     /* -2xx: Noise protocol (noise-rev34) and cryptography. */
-    SECCHAT_ERR_NOISE_NAME = -201,         /* malformed protocol name */
-    SECCHAT_ERR_NOISE_UNSUPPORTED = -202,  /* valid name, primitive or pattern we lack */
+    SECCHAT_ERR_NOISE_NAME = -201,               /* malformed protocol name */
+    SECCHAT_ERR_NOISE_UNSUPPORTED = -202,        /* valid name, primitive or pattern we lack */
     SECCHAT_ERR_NOISE_AESGCM_UNAVAILABLE = -203, /* CPU lacks AES-NI/PCLMUL */
-    SECCHAT_ERR_NOISE_MISSING_KEY = -204,  /* pattern needs a key not supplied */
-    SECCHAT_ERR_NOISE_OUT_OF_TURN = -205,  /* it is the peer's turn to write */
-    SECCHAT_ERR_NOISE_HANDSHAKE_DONE = -206, /* handshake call after completion */
-    SECCHAT_ERR_NOISE_HANDSHAKE_PENDING = -207, /* transport call before completion */
-    SECCHAT_ERR_NOISE_ONE_WAY = -208,      /* one-way pattern: this direction has no keys */
-    SECCHAT_ERR_NOISE_DECRYPT = -209,      /* authentication tag did not verify */
-    SECCHAT_ERR_NOISE_MSG_TOO_LARGE = -210, /* Noise message would exceed 65535 bytes */
-    SECCHAT_ERR_NOISE_MSG_TRUNCATED = -211, /* message shorter than its pattern requires */
-    SECCHAT_ERR_NOISE_NONCE_EXHAUSTED = -212, /* nonce reached 2^64-1 */
-    SECCHAT_ERR_NOISE_DH = -213,           /* DH gave all-zero output (bad public key) */
-    SECCHAT_ERR_NOISE_PEER_KEY_MISMATCH = -214, /* peer's static key is not the expected one */
-    SECCHAT_ERR_NOISE_TOO_MANY_PSKS = -215 /* more PSKs supplied than the pattern uses */
+    SECCHAT_ERR_NOISE_MISSING_KEY = -204,        /* pattern needs a key not supplied */
+    SECCHAT_ERR_NOISE_OUT_OF_TURN = -205,        /* it is the peer's turn to write */
+    SECCHAT_ERR_NOISE_HANDSHAKE_DONE = -206,     /* handshake call after completion */
+    SECCHAT_ERR_NOISE_HANDSHAKE_PENDING = -207,  /* transport call before completion */
+    SECCHAT_ERR_NOISE_ONE_WAY = -208,            /* one-way pattern: this direction has no keys */
+    SECCHAT_ERR_NOISE_DECRYPT = -209,            /* authentication tag did not verify */
+    SECCHAT_ERR_NOISE_MSG_TOO_LARGE = -210,      /* Noise message would exceed 65535 bytes */
+    SECCHAT_ERR_NOISE_MSG_TRUNCATED = -211,      /* message shorter than its pattern requires */
+    SECCHAT_ERR_NOISE_NONCE_EXHAUSTED = -212,    /* nonce reached 2^64-1 */
+    SECCHAT_ERR_NOISE_DH = -213,                 /* DH gave all-zero output (bad public key) */
+    SECCHAT_ERR_NOISE_PEER_KEY_MISMATCH = -214,  /* peer's static key is not the expected one */
+    SECCHAT_ERR_NOISE_TOO_MANY_PSKS = -215       /* more PSKs supplied than the pattern uses */
 };
 
 /*

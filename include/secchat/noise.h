@@ -41,15 +41,12 @@ extern "C" {
 #define SECCHAT_NOISE_TAG_LEN 16        /* AEAD tag on every encrypted part */
 #define SECCHAT_NOISE_MAX_MESSAGE 65535 /* largest Noise message (section 3) */
 #define SECCHAT_NOISE_MAX_PLAINTEXT (SECCHAT_NOISE_MAX_MESSAGE - SECCHAT_NOISE_TAG_LEN)
-#define SECCHAT_NOISE_MAX_HASH_LEN 64   /* HASHLEN of SHA512 and BLAKE2b */
-#define SECCHAT_NOISE_MAX_NAME_LEN 255  /* section 8 */
+#define SECCHAT_NOISE_MAX_HASH_LEN 64  /* HASHLEN of SHA512 and BLAKE2b */
+#define SECCHAT_NOISE_MAX_NAME_LEN 255 /* section 8 */
 
 typedef struct secchat_noise secchat_noise;
 
-typedef enum secchat_noise_role {
-    SECCHAT_NOISE_INITIATOR = 1,
-    SECCHAT_NOISE_RESPONDER = 2
-} secchat_noise_role;
+typedef enum secchat_noise_role { SECCHAT_NOISE_INITIATOR = 1, SECCHAT_NOISE_RESPONDER = 2 } secchat_noise_role;
 
 /* What the handle expects next; see secchat_noise_next_action(). */
 typedef enum secchat_noise_action {
@@ -123,8 +120,8 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_add_psk(secchat_noise *noise,
  * a reused ephemeral key destroys forward secrecy.
  * Errors: INVALID_ARGUMENT, BAD_STATE.
  */
-SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_set_ephemeral_for_testing(
-    secchat_noise *noise, const uint8_t private_key[SECCHAT_NOISE_KEY_LEN]);
+SECCHAT_API SECCHAT_WARN_UNUSED int
+secchat_noise_set_ephemeral_for_testing(secchat_noise *noise, const uint8_t private_key[SECCHAT_NOISE_KEY_LEN]);
 
 /* What the handle expects next (WRITE, READ, TRANSPORT or FAILED). */
 SECCHAT_API secchat_noise_action secchat_noise_next_action(const secchat_noise *noise);
@@ -159,8 +156,8 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_write_message(secchat_noise *n
  * PEER_KEY_MISMATCH (fatal).
  */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_read_message(secchat_noise *noise, const uint8_t *message,
-                                                               size_t message_len, uint8_t *payload,
-                                                               size_t payload_cap, size_t *payload_len);
+                                                               size_t message_len, uint8_t *payload, size_t payload_cap,
+                                                               size_t *payload_len);
 
 /*
  * Encrypts a transport message: out receives plaintext_len + 16 bytes.

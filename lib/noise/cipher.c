@@ -26,16 +26,16 @@ static void aesgcm_set_key(sc_cipher_state *cs)
     crypto_aead_aes256gcm_beforenm(&cs->aes, cs->k);
 }
 
-static void aesgcm_encrypt(const sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
-                           const uint8_t *in, size_t len, uint8_t *out)
+static void aesgcm_encrypt(const sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                           size_t len, uint8_t *out)
 {
     uint8_t nonce[NONCE_LEN];
     aesgcm_nonce(nonce, n);
     crypto_aead_aes256gcm_encrypt_afternm(out, NULL, in, len, ad, ad_len, NULL, nonce, &cs->aes);
 }
 
-static int aesgcm_decrypt(const sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
-                          const uint8_t *in, size_t len, uint8_t *out)
+static int aesgcm_decrypt(const sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                          size_t len, uint8_t *out)
 {
     uint8_t nonce[NONCE_LEN];
     aesgcm_nonce(nonce, n);

@@ -21,11 +21,11 @@ typedef struct sc_cipher {
     /* Precomputes per-key state (AES key schedule) after k changes. */
     void (*set_key)(struct sc_cipher_state *cs);
     /* ENCRYPT(k, n, ad, plaintext): writes len + 16 bytes; out may equal in. */
-    void (*encrypt)(const struct sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
-                    const uint8_t *in, size_t len, uint8_t *out);
+    void (*encrypt)(const struct sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                    size_t len, uint8_t *out);
     /* DECRYPT: len includes the tag; 0 on success, -1 on a bad tag. */
-    int (*decrypt)(const struct sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len,
-                   const uint8_t *in, size_t len, uint8_t *out);
+    int (*decrypt)(const struct sc_cipher_state *cs, uint64_t n, const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                   size_t len, uint8_t *out);
 } sc_cipher;
 
 /*

@@ -25,16 +25,16 @@ struct secchat_noise {
 
     sc_protocol proto;
     bool initiator;
-    bool started;        /* first message begun: configuration frozen */
-    bool complete;       /* Split() done */
+    bool started;  /* first message begun: configuration frozen */
+    bool complete; /* Split() done */
     bool prologue_mixed;
     bool has_s, has_e, has_rs, has_re;
-    bool e_fixed;        /* test-only fixed ephemeral */
-    bool rs_pinned;      /* caller-supplied rs the peer must send */
+    bool e_fixed;   /* test-only fixed ephemeral */
+    bool rs_pinned; /* caller-supplied rs the peer must send */
     uint8_t message_index;
     uint8_t psk_count;
     uint8_t psk_next;
-    int error;           /* sticky fatal error, 0 when healthy */
+    int error; /* sticky fatal error, 0 when healthy */
 
     uint8_t s_priv[SC_DH_LEN], s_pub[SC_DH_LEN];
     uint8_t e_priv[SC_DH_LEN], e_pub[SC_DH_LEN];
@@ -189,8 +189,8 @@ static bool needs_local_static(const secchat_noise *n)
         bool mine = (m % 2 == 0) == n->initiator;
         for (uint8_t t = 0; t < p->token_count[m]; t++) {
             uint8_t tok = p->tokens[m][t];
-            if (tok == SC_TOKEN_SS || (mine && tok == SC_TOKEN_S) ||
-                (tok == SC_TOKEN_ES && !n->initiator) || (tok == SC_TOKEN_SE && n->initiator))
+            if (tok == SC_TOKEN_SS || (mine && tok == SC_TOKEN_S) || (tok == SC_TOKEN_ES && !n->initiator) ||
+                (tok == SC_TOKEN_SE && n->initiator))
                 return true;
         }
     }
@@ -534,8 +534,7 @@ SECCHAT_API int secchat_noise_decrypt(secchat_noise *noise, const uint8_t *ciphe
     return SECCHAT_OK;
 }
 
-SECCHAT_API int secchat_noise_handshake_hash(const secchat_noise *noise, uint8_t *out, size_t out_cap,
-                                             size_t *out_len)
+SECCHAT_API int secchat_noise_handshake_hash(const secchat_noise *noise, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     if (noise == NULL || out == NULL || out_len == NULL)
         return SECCHAT_ERR_INVALID_ARGUMENT;
@@ -572,8 +571,14 @@ static int rekey(secchat_noise *noise, bool sending)
     return rc;
 }
 
-SECCHAT_API int secchat_noise_rekey_send(secchat_noise *noise) { return rekey(noise, true); }
-SECCHAT_API int secchat_noise_rekey_recv(secchat_noise *noise) { return rekey(noise, false); }
+SECCHAT_API int secchat_noise_rekey_send(secchat_noise *noise)
+{
+    return rekey(noise, true);
+}
+SECCHAT_API int secchat_noise_rekey_recv(secchat_noise *noise)
+{
+    return rekey(noise, false);
+}
 
 SECCHAT_API const char *secchat_noise_protocol_name(const secchat_noise *noise)
 {

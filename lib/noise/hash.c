@@ -3,21 +3,45 @@
 
 #include "hash.h"
 
-static void sha256_init(sc_hash_ctx *c) { crypto_hash_sha256_init(&c->sha256); }
-static void sha256_update(sc_hash_ctx *c, const uint8_t *d, size_t n) { crypto_hash_sha256_update(&c->sha256, d, n); }
-static void sha256_final(sc_hash_ctx *c, uint8_t *out) { crypto_hash_sha256_final(&c->sha256, out); }
+static void sha256_init(sc_hash_ctx *c)
+{
+    crypto_hash_sha256_init(&c->sha256);
+}
+static void sha256_update(sc_hash_ctx *c, const uint8_t *d, size_t n)
+{
+    crypto_hash_sha256_update(&c->sha256, d, n);
+}
+static void sha256_final(sc_hash_ctx *c, uint8_t *out)
+{
+    crypto_hash_sha256_final(&c->sha256, out);
+}
 
-static void sha512_init(sc_hash_ctx *c) { crypto_hash_sha512_init(&c->sha512); }
-static void sha512_update(sc_hash_ctx *c, const uint8_t *d, size_t n) { crypto_hash_sha512_update(&c->sha512, d, n); }
-static void sha512_final(sc_hash_ctx *c, uint8_t *out) { crypto_hash_sha512_final(&c->sha512, out); }
+static void sha512_init(sc_hash_ctx *c)
+{
+    crypto_hash_sha512_init(&c->sha512);
+}
+static void sha512_update(sc_hash_ctx *c, const uint8_t *d, size_t n)
+{
+    crypto_hash_sha512_update(&c->sha512, d, n);
+}
+static void sha512_final(sc_hash_ctx *c, uint8_t *out)
+{
+    crypto_hash_sha512_final(&c->sha512, out);
+}
 
 /* Noise's BLAKE2b is the unkeyed 64-byte variant (section 12.8). */
-static void blake2b_init(sc_hash_ctx *c) { crypto_generichash_blake2b_init(&c->blake2b, NULL, 0, 64); }
+static void blake2b_init(sc_hash_ctx *c)
+{
+    crypto_generichash_blake2b_init(&c->blake2b, NULL, 0, 64);
+}
 static void blake2b_update(sc_hash_ctx *c, const uint8_t *d, size_t n)
 {
     crypto_generichash_blake2b_update(&c->blake2b, d, n);
 }
-static void blake2b_final(sc_hash_ctx *c, uint8_t *out) { crypto_generichash_blake2b_final(&c->blake2b, out, 64); }
+static void blake2b_final(sc_hash_ctx *c, uint8_t *out)
+{
+    crypto_generichash_blake2b_final(&c->blake2b, out, 64);
+}
 
 static const sc_hash hashes[] = {
     {"SHA256", 32, 64, sha256_init, sha256_update, sha256_final},
@@ -34,8 +58,7 @@ const sc_hash *sc_hash_find(const char *name, size_t name_len)
     return NULL;
 }
 
-void sc_hash_digest(const sc_hash *hash, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                    uint8_t *out)
+void sc_hash_digest(const sc_hash *hash, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t *out)
 {
     sc_hash_ctx ctx;
     hash->init(&ctx);
@@ -80,8 +103,8 @@ static void hmac(const sc_hash *hash, const uint8_t *key, size_t key_len, const 
     sodium_memzero(&ctx, sizeof ctx);
 }
 
-void sc_hkdf(const sc_hash *hash, const uint8_t *chaining_key, const uint8_t *ikm, size_t ikm_len,
-             int num_outputs, uint8_t *out1, uint8_t *out2, uint8_t *out3)
+void sc_hkdf(const sc_hash *hash, const uint8_t *chaining_key, const uint8_t *ikm, size_t ikm_len, int num_outputs,
+             uint8_t *out1, uint8_t *out2, uint8_t *out3)
 {
     static const uint8_t one = 0x01, two = 0x02, three = 0x03;
     uint8_t temp_key[SC_HASH_MAX_LEN];

@@ -21,9 +21,9 @@ typedef union sc_hash_ctx {
 
 /* A hash function descriptor: one constant instance per algorithm. */
 typedef struct sc_hash {
-    const char *name;  /* as in a protocol name, e.g. "SHA256" */
-    size_t hash_len;   /* HASHLEN */
-    size_t block_len;  /* BLOCKLEN, for HMAC */
+    const char *name; /* as in a protocol name, e.g. "SHA256" */
+    size_t hash_len;  /* HASHLEN */
+    size_t block_len; /* BLOCKLEN, for HMAC */
     void (*init)(sc_hash_ctx *ctx);
     void (*update)(sc_hash_ctx *ctx, const uint8_t *data, size_t len);
     void (*final)(sc_hash_ctx *ctx, uint8_t *out); /* writes hash_len bytes */
@@ -33,15 +33,14 @@ typedef struct sc_hash {
 const sc_hash *sc_hash_find(const char *name, size_t name_len);
 
 /* out = HASH(a || b); b may be NULL with b_len 0. */
-void sc_hash_digest(const sc_hash *hash, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                    uint8_t *out);
+void sc_hash_digest(const sc_hash *hash, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t *out);
 
 /*
  * HKDF(chaining_key, input_key_material, num_outputs) of section 4.3 with
  * num_outputs 2 or 3. Each output is hash_len bytes; out3 may be NULL when
  * num_outputs is 2. Outputs may alias chaining_key.
  */
-void sc_hkdf(const sc_hash *hash, const uint8_t *chaining_key, const uint8_t *ikm, size_t ikm_len,
-             int num_outputs, uint8_t *out1, uint8_t *out2, uint8_t *out3);
+void sc_hkdf(const sc_hash *hash, const uint8_t *chaining_key, const uint8_t *ikm, size_t ikm_len, int num_outputs,
+             uint8_t *out1, uint8_t *out2, uint8_t *out3);
 
 #endif /* SC_NOISE_HASH_H */

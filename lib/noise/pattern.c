@@ -153,9 +153,8 @@ int sc_pattern_resolve(sc_pattern *out, const char *section, size_t section_len)
 {
     /* The base name is uppercase letters and digits (8.1); modifiers follow. */
     size_t base_len = 0;
-    while (base_len < section_len &&
-           ((section[base_len] >= 'A' && section[base_len] <= 'Z') ||
-            (section[base_len] >= '0' && section[base_len] <= '9')))
+    while (base_len < section_len && ((section[base_len] >= 'A' && section[base_len] <= 'Z') ||
+                                      (section[base_len] >= '0' && section[base_len] <= '9')))
         base_len++;
     if (base_len == 0)
         return SECCHAT_ERR_NOISE_NAME;

@@ -8,15 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sc_token {
-    SC_TOKEN_E = 1,
-    SC_TOKEN_S,
-    SC_TOKEN_EE,
-    SC_TOKEN_ES,
-    SC_TOKEN_SE,
-    SC_TOKEN_SS,
-    SC_TOKEN_PSK
-};
+enum sc_token { SC_TOKEN_E = 1, SC_TOKEN_S, SC_TOKEN_EE, SC_TOKEN_ES, SC_TOKEN_SE, SC_TOKEN_SS, SC_TOKEN_PSK };
 
 #define SC_PATTERN_MAX_MESSAGES 6
 #define SC_PATTERN_MAX_TOKENS 10 /* 5 DH/key tokens + psk0 + pskN, with room */

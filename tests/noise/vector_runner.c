@@ -129,21 +129,19 @@ static int run_vector(json_t *vec, const char *name, char *why, size_t why_len)
             rc = secchat_noise_write_message(tx, payload.data, payload.len, actual.data, sizeof actual.data,
                                              &actual.len);
         } else {
-            rc = secchat_noise_encrypt(tx, payload.data, payload.len, actual.data, sizeof actual.data,
-                                       &actual.len);
+            rc = secchat_noise_encrypt(tx, payload.data, payload.len, actual.data, sizeof actual.data, &actual.len);
         }
         if (rc != SECCHAT_OK) {
             snprintf(why, why_len, "message %zu: write: %s", i, secchat_strerror(rc));
             goto out;
         }
         if (actual.len != expected.len || memcmp(actual.data, expected.data, actual.len) != 0) {
-            snprintf(why, why_len, "message %zu: ciphertext differs (%zu vs %zu bytes)", i, actual.len,
-                     expected.len);
+            snprintf(why, why_len, "message %zu: ciphertext differs (%zu vs %zu bytes)", i, actual.len, expected.len);
             goto out;
         }
         if (!transport)
-            rc = secchat_noise_read_message(rx, expected.data, expected.len, decrypted.data,
-                                            sizeof decrypted.data, &decrypted.len);
+            rc = secchat_noise_read_message(rx, expected.data, expected.len, decrypted.data, sizeof decrypted.data,
+                                            &decrypted.len);
         else
             rc = secchat_noise_decrypt(rx, expected.data, expected.len, decrypted.data, sizeof decrypted.data,
                                        &decrypted.len);
@@ -163,8 +161,7 @@ static int run_vector(json_t *vec, const char *name, char *why, size_t why_len)
     if (get_hex(vec, "handshake_hash", &expected) > 0) {
         for (int p = 0; p < 2; p++) {
             rc = secchat_noise_handshake_hash(party[p], actual.data, sizeof actual.data, &actual.len);
-            if (rc != SECCHAT_OK || actual.len != expected.len ||
-                memcmp(actual.data, expected.data, actual.len) != 0) {
+            if (rc != SECCHAT_OK || actual.len != expected.len || memcmp(actual.data, expected.data, actual.len) != 0) {
                 snprintf(why, why_len, "%s handshake hash differs", p == 0 ? "initiator" : "responder");
                 goto out;
             }
