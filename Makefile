@@ -35,6 +35,9 @@ endif
 ifeq ($(SANITIZE),1)
 SANFLAGS     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+ifeq ($(SANITIZE),thread)
+SANFLAGS     := -fsanitize=thread -fno-omit-frame-pointer
+endif
 
 pc_cflags     = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs       = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
@@ -43,7 +46,7 @@ ALL_CFLAGS   := $(WARNINGS) -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden 
                 $(call pc_cflags,$(LIB_PKGS)) $(SANFLAGS) $(CFLAGS) -MMD -MP
 LIB_LDLIBS   := $(call pc_libs,$(LIB_PKGS))
 TEST_CFLAGS  := $(filter-out -fvisibility=hidden,$(ALL_CFLAGS)) $(call pc_cflags,$(TEST_PKGS))
-TEST_LDLIBS  := $(LIB_LDLIBS) $(call pc_libs,$(TEST_PKGS))
+TEST_LDLIBS  := $(LIB_LDLIBS) $(call pc_libs,$(TEST_PKGS)) -pthread
 
 ifneq ($(V),1)
 Q := @
@@ -68,8 +71,10 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/%.c=$(BUILD)/%)
 TEST_HELPERS := $(sort $(wildcard tests/common/*.c))
 HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib examples deps demo check test bench install uninstall clean
+.PHONY: all lib examples deps demo check check-thread test bench install uninstall clean
 .DEFAULT_GOAL := all
+# Keep test objects between runs (they are otherwise intermediate files).
+.SECONDARY:
 
 all: lib examples
 
@@ -116,10 +121,18 @@ demo: deps
 check: all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) CC="$(CC)" sh tests/run-all.sh $(if $(SANITIZE),--sanitized)
 
-# The README's test command: set-up, the suite, then the suite under sanitizers.
+# Threaded tests, run again under ThreadSanitizer.
+THREAD_TESTS := tests/noise/test_threads
+
+# The README's test command: set-up, the suite, the suite under ASan+UBSan,
+# and the threaded tests under TSan.
 test: deps
 	$(Q)$(MAKE) --no-print-directory check WERROR=$(WERROR)
 	$(Q)$(MAKE) --no-print-directory check BUILD=$(BUILD)/sanitize SANITIZE=1 CFLAGS="-O1 -g" WERROR=$(WERROR)
+	$(Q)$(MAKE) --no-print-directory check-thread BUILD=$(BUILD)/tsan SANITIZE=thread CFLAGS="-O1 -g" WERROR=$(WERROR)
+
+check-thread: $(THREAD_TESTS:%=$(BUILD)/%)
+	$(Q)BUILD=$(BUILD) sh tests/run-all.sh --only $(THREAD_TESTS:%=$(BUILD)/%)
 
 bench: lib $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done

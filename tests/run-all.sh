@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every test of one build directory and prints the totals.
 #   BUILD=build sh tests/run-all.sh [--sanitized]
+#   BUILD=build sh tests/run-all.sh --only CMOCKA_BINARY...   (e.g. the TSan run)
 # cmocka suites: $BUILD/tests/<module>/test_*   (counted per test case)
 # vector runner: tests/vectors/*.txt            (counted per vector)
 # shell tests:   tests/<module>/test_*.sh       (one case each; plain build only,
@@ -8,7 +9,11 @@
 set -u
 BUILD=${BUILD:-build}
 sanitized=0
-[ "${1:-}" = "--sanitized" ] && sanitized=1
+only=0
+case ${1:-} in
+--sanitized) sanitized=1 ;;
+--only) only=1 && shift ;;
+esac
 
 passed=0
 failed=0
@@ -50,8 +55,15 @@ run() {
     esac
 }
 
+if [ "$only" -eq 1 ]; then
+    for t in "$@"; do run cmocka "$t"; done
+    echo "total: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    exit
+fi
+
 for t in "$BUILD"/tests/*/test_*; do
-    case $t in *.o | *.d) continue ;; esac
+    case $t in *.o | *.d | *.sh) continue ;; esac
     [ -x "$t" ] && run cmocka "$t"
 done
 
