@@ -22,6 +22,11 @@ CC           ?= cc
 CFLAGS       ?= -O2 -g
 PKG_CONFIG   ?= pkg-config
 
+# libsecchat.pc names its directories relative to ${prefix} where it can, so
+# pkg-config --define-prefix can relocate it.
+PC_LIBDIR     = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
 # Dependencies of the library itself (Requires.private of libsecchat.pc).
 LIB_PKGS     := libsodium
 # Extra dependencies of the tests only.
@@ -68,7 +73,7 @@ BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
 EXAMPLE_SRCS := $(sort $(wildcard docs/examples/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/%.c=$(BUILD)/%)
-TEST_HELPERS := $(sort $(wildcard tests/common/*.c))
+TEST_HELPERS := $(filter-out tests/common/test_%,$(sort $(wildcard tests/common/*.c)))
 HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 .PHONY: all lib examples deps demo check check-thread test bench install uninstall clean
@@ -145,7 +150,7 @@ install: lib
 	ln -sf libsecchat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsecchat.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' \
 	    pkgconfig/libsecchat.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc
 

@@ -1,25 +1,26 @@
 /*
  * noise_pair: an initiator and a responder, both in this process, run
  * Noise_XXpsk2_25519_AESGCM_SHA256 over a memory buffer, then exchange one
- * transport message each way. Only the public API (secchat.h) is used, plus
- * libsodium for random bytes and for wiping secrets.
+ * transport message each way. Only the public API (secchat.h) is used.
  *
- *   cc noise_pair.c $(pkg-config --cflags --libs libsecchat libsodium)
+ *   cc noise_pair.c $(pkg-config --cflags --libs libsecchat)
+ *
+ * `make` builds it as build/examples/noise_pair; tests/install/test_install.sh
+ * builds and runs it against an installed copy of the library.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <secchat.h>
-#include <sodium.h>
 
-/* Runs a secchat call; on failure prints where and why, then cleans up. */
-#define CHECK(call)                                                                                    \
-    do {                                                                                               \
-        int rc_ = (call);                                                                              \
-        if (rc_ != SECCHAT_OK) {                                                                       \
-            fprintf(stderr, "noise_pair: %s failed: %s (%d)\n", #call, secchat_strerror(rc_), rc_);    \
-            goto out;                                                                                  \
-        }                                                                                              \
+/* Runs a secchat call; on failure prints the call and the reason, then cleans up. */
+#define CHECK(call)                                                                                                    \
+    do {                                                                                                               \
+        int rc_ = (call);                                                                                              \
+        if (rc_ != SECCHAT_OK) {                                                                                       \
+            fprintf(stderr, "noise_pair: %s failed: %s (%d)\n", #call, secchat_strerror(rc_), rc_);                    \
+            goto out;                                                                                                  \
+        }                                                                                                              \
     } while (0)
 
 int main(void)
@@ -34,25 +35,21 @@ int main(void)
     size_t msg_len, plain_len, hash_len[2];
     int status = 1;
 
-    if (sodium_init() < 0) {
-        fprintf(stderr, "noise_pair: sodium_init failed\n");
-        return 1;
-    }
     /* libsodium's AES-GCM needs AES-NI; ChaChaPoly runs on any CPU. */
     if (secchat_noise_check_name(name) == SECCHAT_ERR_NOISE_AESGCM_UNAVAILABLE)
         name = "Noise_XXpsk2_25519_ChaChaPoly_SHA256";
     printf("protocol: %s\n", name);
 
     /* Both parties share one PSK; a real deployment distributes it out of band. */
-    randombytes_buf(psk, sizeof psk);
+    CHECK(secchat_random_bytes(psk, sizeof psk));
     for (int i = 0; i < 2; i++) {
         CHECK(secchat_keypair_generate(pub[i], priv[i]));
         CHECK(secchat_noise_new(&peer[i], name, i == 0 ? SECCHAT_NOISE_INITIATOR : SECCHAT_NOISE_RESPONDER));
         CHECK(secchat_noise_set_local_static(peer[i], priv[i]));
         CHECK(secchat_noise_add_psk(peer[i], psk));
-        sodium_memzero(priv[i], sizeof priv[i]); /* the handle keeps its own copy */
+        secchat_memzero(priv[i], sizeof priv[i]); /* the handle keeps its own copy */
     }
-    sodium_memzero(psk, sizeof psk);
+    secchat_memzero(psk, sizeof psk);
 
     /* XX has three messages (->, <-, ->): the writer sends, its peer reads, until both are done. */
     for (int n = 1;; n++) {
@@ -86,19 +83,18 @@ int main(void)
 
     /* Transport: each side encrypts one message, the other decrypts it. */
     for (int i = 0; i < 2; i++) {
-        CHECK(secchat_noise_encrypt(peer[i], (const uint8_t *)text[i], strlen(text[i]), msg, sizeof msg,
-                                    &msg_len));
+        CHECK(secchat_noise_encrypt(peer[i], (const uint8_t *)text[i], strlen(text[i]), msg, sizeof msg, &msg_len));
         CHECK(secchat_noise_decrypt(peer[1 - i], msg, msg_len, plain, sizeof plain, &plain_len));
         printf("%s received %zu bytes: %.*s\n", who[1 - i], plain_len, (int)plain_len, (const char *)plain);
-        sodium_memzero(plain, plain_len);
+        secchat_memzero(plain, plain_len);
     }
     printf("noise_pair: OK\n");
     status = 0;
 
 out:
-    sodium_memzero(priv, sizeof priv);
-    sodium_memzero(psk, sizeof psk);
-    sodium_memzero(plain, sizeof plain);
+    secchat_memzero(priv, sizeof priv);
+    secchat_memzero(psk, sizeof psk);
+    secchat_memzero(plain, sizeof plain);
     secchat_noise_free(peer[0]); /* wipes every key the handle holds */
     secchat_noise_free(peer[1]);
     return status;

@@ -71,8 +71,25 @@ enum secchat_error {
  */
 SECCHAT_API const char *secchat_strerror(int code);
 
-/* The class of a code: 0 for success, else -100, -200, ... */
+/*
+ * The class of a code: 0 for success, else -100, -200, ... Meaningful only
+ * for the codes listed above.
+ */
 SECCHAT_API int secchat_error_class(int code);
+
+/*
+ * Wipes len bytes at ptr in a way the compiler cannot optimise away
+ * (libsodium's sodium_memzero). Use it on private keys and PSKs you hold.
+ * NULL is a no-op.
+ */
+SECCHAT_API void secchat_memzero(void *ptr, size_t len);
+
+/*
+ * Fills buf with len bytes from the operating system's CSPRNG (libsodium's
+ * randombytes_buf), e.g. for a fresh PSK.
+ * Errors: INVALID_ARGUMENT (buf NULL with len > 0), CRYPTO_INIT.
+ */
+SECCHAT_API SECCHAT_WARN_UNUSED int secchat_random_bytes(void *buf, size_t len);
 
 #ifdef __cplusplus
 }

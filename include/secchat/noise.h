@@ -123,7 +123,8 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_add_psk(secchat_noise *noise,
 SECCHAT_API SECCHAT_WARN_UNUSED int
 secchat_noise_set_ephemeral_for_testing(secchat_noise *noise, const uint8_t private_key[SECCHAT_NOISE_KEY_LEN]);
 
-/* What the handle expects next (WRITE, READ, TRANSPORT or FAILED). */
+/* What the handle expects next (WRITE, READ, TRANSPORT, or FAILED after a
+ * fatal error or for NULL). */
 SECCHAT_API secchat_noise_action secchat_noise_next_action(const secchat_noise *noise);
 
 /* Nonzero once the handshake has completed (Split() done). */
@@ -132,13 +133,15 @@ SECCHAT_API int secchat_noise_is_complete(const secchat_noise *noise);
 /*
  * Length of the handshake message that write_message() would produce now for
  * a payload of payload_len bytes (before any size limit is applied), or 0 when
- * it is not this party's turn to write.
+ * it is not this party's turn to write (NULL handle, peer's turn, handshake
+ * complete, or failed).
  */
 SECCHAT_API size_t secchat_noise_message_len(const secchat_noise *noise, size_t payload_len);
 
 /*
  * Writes the next handshake message (WriteMessage, section 5.3) carrying
- * payload into out[0..out_cap) and stores its length in *out_len.
+ * payload into out[0..out_cap) and stores its length in *out_len. payload may
+ * be NULL when payload_len is 0.
  * The first call also fixes the configuration (keys, PSKs, prologue).
  * Errors: INVALID_ARGUMENT, OUT_OF_TURN, HANDSHAKE_DONE, BUFFER_TOO_SMALL,
  * MSG_TOO_LARGE, MISSING_KEY (retryable); DH, NONCE_EXHAUSTED (fatal).
@@ -189,9 +192,11 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_handshake_hash(const secchat_n
                                                                  size_t out_cap, size_t *out_len);
 
 /*
- * Copies the peer's static public key, once it is known (from a pre-message or
- * after the message that carries it). Errors: INVALID_ARGUMENT, BAD_STATE
- * (not known yet or the pattern never reveals it).
+ * Copies the peer's static public key once it is known: from the start when
+ * the pattern has it as a pre-message (NK, IK, ...), else after the message
+ * that carries it. A key set with set_remote_static() only to pin an expected
+ * key is not reported until the peer has sent it. Errors: INVALID_ARGUMENT,
+ * BAD_STATE (not known yet or the pattern never reveals it).
  */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_remote_static(const secchat_noise *noise,
                                                                 uint8_t out[SECCHAT_NOISE_KEY_LEN]);
@@ -201,13 +206,13 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_remote_static(const secchat_no
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_rekey_send(secchat_noise *noise);
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_rekey_recv(secchat_noise *noise);
 
-/* The protocol name the handle was created with. */
+/* The protocol name the handle was created with ("" for NULL). */
 SECCHAT_API const char *secchat_noise_protocol_name(const secchat_noise *noise);
 
 /*
  * Generates a fresh X25519 key pair from libsodium's CSPRNG. The caller owns
- * private_key and should wipe it (sodium_memzero) when done.
- * Errors: CRYPTO_INIT.
+ * private_key and should wipe it (secchat_memzero) when done.
+ * Errors: INVALID_ARGUMENT, CRYPTO_INIT.
  */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_keypair_generate(uint8_t public_key[SECCHAT_NOISE_KEY_LEN],
                                                              uint8_t private_key[SECCHAT_NOISE_KEY_LEN]);

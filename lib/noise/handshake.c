@@ -556,7 +556,9 @@ SECCHAT_API int secchat_noise_remote_static(const secchat_noise *noise, uint8_t 
         return SECCHAT_ERR_INVALID_ARGUMENT;
     if (noise->error)
         return noise->error;
-    if (!noise->has_rs || !noise->started)
+    int peer = noise->initiator ? 1 : 0;
+    bool known = noise->has_rs && (noise->started || noise->proto.pattern.pre_len[peer] > 0);
+    if (!known)
         return SECCHAT_ERR_BAD_STATE;
     memcpy(out, noise->rs, SC_DH_LEN);
     return SECCHAT_OK;
