@@ -32,10 +32,9 @@ run() {
     cat "$log"
     case $kind in
     cmocka)
-        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-        p=${p:-0}
-        f=${f:-0}
+        # A program may run several groups: add up every group's summary.
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
         # A crash or a non-zero exit with no FAILED line still counts as a failure.
         [ "$status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
         add "$p" "$f"

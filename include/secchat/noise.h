@@ -59,9 +59,10 @@ typedef enum secchat_noise_action {
 /*
  * Checks a protocol name without allocating. Returns SECCHAT_OK when the
  * engine can run it, SECCHAT_ERR_NOISE_NAME when it is not a well-formed Noise
- * name (or names an unknown pattern or modifier), SECCHAT_ERR_NOISE_UNSUPPORTED
- * when it is well formed but needs something libsodium lacks (448, BLAKE2s) or
- * a modifier this engine does not implement (fallback), and
+ * name (bad syntax, unknown base pattern, malformed, repeated, unsorted or
+ * out-of-range pskN), SECCHAT_ERR_NOISE_UNSUPPORTED when it is well formed
+ * but needs something libsodium lacks (448, BLAKE2s), an unknown algorithm, or
+ * a modifier this engine does not implement (fallback or any other), and
  * SECCHAT_ERR_NOISE_AESGCM_UNAVAILABLE when it uses AESGCM and this CPU has no
  * hardware AES (libsodium's AES-GCM needs AES-NI; ChaChaPoly works anywhere).
  */
@@ -100,7 +101,9 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_set_local_static(secchat_noise
  * pre-message for the peer (N, K, X, NK, IK, ...) this is that key and is
  * required. Otherwise it is the key the peer must send: if the peer sends a
  * different one, read_message fails with PEER_KEY_MISMATCH (key pinning).
- * Errors: INVALID_ARGUMENT, BAD_STATE.
+ * Errors: INVALID_ARGUMENT, BAD_STATE (after the first message, or the
+ * pattern never conveys the peer's static key, e.g. NN, so a pin could never
+ * be checked).
  */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_noise_set_remote_static(secchat_noise *noise,
                                                                     const uint8_t public_key[SECCHAT_NOISE_KEY_LEN]);

@@ -56,5 +56,5 @@ SECCHAT_API int secchat_error_class(int code)
 {
     if (code >= 0)
         return 0;
-    return -((-code) / 100) * 100;
+    return code - code % 100; /* C99 '%' truncates toward zero; no negation, so INT_MIN is safe */
 }

@@ -139,6 +139,19 @@ SECCHAT_API int secchat_noise_set_local_static(secchat_noise *noise, const uint8
     return SECCHAT_OK;
 }
 
+/* Does the pattern ever give us the peer's static key (pre-message or "s")? */
+static bool reveals_remote_static(const secchat_noise *n)
+{
+    const sc_pattern *p = &n->proto.pattern;
+    if (p->pre_len[n->initiator ? 1 : 0] > 0)
+        return true;
+    for (uint8_t m = n->initiator ? 1 : 0; m < p->message_count; m += 2) {
+        if (memchr(p->tokens[m], SC_TOKEN_S, p->token_count[m]) != NULL)
+            return true;
+    }
+    return false;
+}
+
 SECCHAT_API int secchat_noise_set_remote_static(secchat_noise *noise, const uint8_t public_key[SECCHAT_NOISE_KEY_LEN])
 {
     int rc = check_configurable(noise);
@@ -146,6 +159,8 @@ SECCHAT_API int secchat_noise_set_remote_static(secchat_noise *noise, const uint
         return rc;
     if (public_key == NULL)
         return SECCHAT_ERR_INVALID_ARGUMENT;
+    if (!reveals_remote_static(noise))
+        return SECCHAT_ERR_BAD_STATE; /* a pin that could never be checked */
     memcpy(noise->rs, public_key, SC_DH_LEN);
     noise->has_rs = true;
     return SECCHAT_OK;

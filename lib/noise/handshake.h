@@ -8,7 +8,8 @@
 
 /*
  * TEST ONLY: sets the nonce of the sending (send != 0) or receiving transport
- * cipher, to reach 2^64-1 without 2^64 messages. BAD_STATE before completion.
+ * cipher, to reach 2^64-1 without 2^64 messages. HANDSHAKE_PENDING before
+ * completion.
  */
 int sc_noise_set_nonce_for_testing(secchat_noise *noise, int send, uint64_t nonce);
 

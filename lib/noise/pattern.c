@@ -107,21 +107,25 @@ static void load_definition(sc_pattern *p, const struct pattern_def *def)
     p->one_way = p->message_count == 1 && strlen(def->name) == 1;
 }
 
-/* Applies one modifier ("psk0", "psk2", ...). */
-static int apply_modifier(sc_pattern *p, const char *mod, size_t len, unsigned *psk_seen)
+/*
+ * Applies one modifier ("psk0", "psk2", ...). *next_psk is the smallest psk
+ * number still allowed: psk modifiers must be distinct and, since their order
+ * does not matter, sorted (section 8.1), so "psk2+psk0" is not a valid name.
+ */
+static int apply_modifier(sc_pattern *p, const char *mod, size_t len, unsigned *next_psk)
 {
-    if (len > 3 && memcmp(mod, "psk", 3) == 0) {
+    if (len >= 3 && memcmp(mod, "psk", 3) == 0) {
         unsigned n = 0;
+        if (len == 3 || (len > 4 && mod[3] == '0')) /* "psk", or a leading zero: "psk01" */
+            return SECCHAT_ERR_NOISE_NAME;
         for (size_t i = 3; i < len; i++) {
             if (mod[i] < '0' || mod[i] > '9' || n > SC_PATTERN_MAX_MESSAGES)
                 return SECCHAT_ERR_NOISE_NAME;
             n = n * 10 + (unsigned)(mod[i] - '0');
         }
-        if (len > 4 && mod[3] == '0') /* no leading zeros: "psk01" */
+        if (n > p->message_count || n < *next_psk)
             return SECCHAT_ERR_NOISE_NAME;
-        if (n > p->message_count || (*psk_seen & (1u << n)))
-            return SECCHAT_ERR_NOISE_NAME;
-        *psk_seen |= 1u << n;
+        *next_psk = n + 1;
 
         /* psk0: start of the first message; pskN: end of message N. */
         size_t msg = n == 0 ? 0 : n - 1;
@@ -173,14 +177,14 @@ int sc_pattern_resolve(sc_pattern *out, const char *section, size_t section_len)
     /* Modifiers: first appended directly, later ones after '+'. */
     const char *mods = section + base_len;
     size_t left = section_len - base_len;
-    unsigned psk_seen = 0;
+    unsigned next_psk = 0;
     int unsupported = 0;
     while (left > 0) {
         const char *plus = memchr(mods, '+', left);
         size_t len = plus ? (size_t)(plus - mods) : left;
         if (len == 0)
             return SECCHAT_ERR_NOISE_NAME;
-        int rc = apply_modifier(out, mods, len, &psk_seen);
+        int rc = apply_modifier(out, mods, len, &next_psk);
         if (rc == SECCHAT_ERR_NOISE_UNSUPPORTED)
             unsupported = 1; /* keep checking the rest for syntax */
         else if (rc != SECCHAT_OK)

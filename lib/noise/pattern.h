@@ -32,7 +32,8 @@ typedef struct sc_pattern {
 /*
  * Resolves the pattern section of a protocol name (e.g. "XXpsk0+psk2") into
  * *out. Returns SECCHAT_OK, SECCHAT_ERR_NOISE_NAME (unknown base pattern,
- * malformed or repeated modifier, pskN beyond the last message) or
+ * malformed, repeated or unsorted psk modifier, pskN beyond the last message,
+ * a modifier that is not lowercase alphanumeric) or
  * SECCHAT_ERR_NOISE_UNSUPPORTED (a well-formed modifier we do not implement,
  * e.g. fallback).
  */

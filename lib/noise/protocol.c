@@ -8,13 +8,18 @@
 #include "protocol.h"
 #include "secchat/noise.h"
 
-/* Section 8: alphanumerics plus '+' and '/'. */
+/*
+ * Section 8: alphanumerics plus '+' and '/', and '+' only between non-empty
+ * names (8.1 modifiers, 8.2 algorithm lists): no leading, trailing or double '+'.
+ */
 static int valid_section(const char *s, size_t len)
 {
-    if (len == 0)
+    if (len == 0 || s[0] == '+' || s[len - 1] == '+')
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
+        if (c == '+' && s[i + 1] == '+')
+            return 0;
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
         if (!ok)
             return 0;

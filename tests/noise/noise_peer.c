@@ -235,8 +235,7 @@ static int run(secchat_noise *noise, const struct options *o, char **line, size_
             break;
         if (action == SECCHAT_NOISE_ACTION_WRITE) {
             text_len = (size_t)snprintf(text, sizeof text, "c-hs-%u", n);
-            rc = secchat_noise_write_message(noise, (const uint8_t *)text, text_len, message, sizeof message,
-                                             &msg_len);
+            rc = secchat_noise_write_message(noise, (const uint8_t *)text, text_len, message, sizeof message, &msg_len);
             if (rc != SECCHAT_OK)
                 return fail(rc, "write_message failed");
             put_hex_line("MSG", message, msg_len);
@@ -271,8 +270,7 @@ static int run(secchat_noise *noise, const struct options *o, char **line, size_
             int sending = (dir == 0) == (o->role == SECCHAT_NOISE_INITIATOR);
             if (sending) {
                 text_len = (size_t)snprintf(text, sizeof text, "c-tr-%u", i);
-                rc = secchat_noise_encrypt(noise, (const uint8_t *)text, text_len, message, sizeof message,
-                                           &msg_len);
+                rc = secchat_noise_encrypt(noise, (const uint8_t *)text, text_len, message, sizeof message, &msg_len);
                 if (rc != SECCHAT_OK)
                     return fail(rc, "encrypt failed");
                 put_hex_line("MSG", message, msg_len);
