@@ -135,6 +135,8 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory check WERROR=$(WERROR)
 	$(Q)$(MAKE) --no-print-directory check BUILD=$(BUILD)/sanitize SANITIZE=1 CFLAGS="-O1 -g" WERROR=$(WERROR)
 	$(Q)$(MAKE) --no-print-directory check-thread BUILD=$(BUILD)/tsan SANITIZE=thread CFLAGS="-O1 -g" WERROR=$(WERROR)
+	$(Q)cat $(BUILD)/test-totals $(BUILD)/sanitize/test-totals $(BUILD)/tsan/test-totals | \
+		awk '{ p += $$1; f += $$2 } END { printf "\nmake test, all builds (plain, ASan+UBSan, TSan):\ntotal: %d passed, %d failed\n", p, f }'
 
 check-thread: $(THREAD_TESTS:%=$(BUILD)/%)
 	$(Q)BUILD=$(BUILD) sh tests/run-all.sh --only $(THREAD_TESTS:%=$(BUILD)/%)

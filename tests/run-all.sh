@@ -54,11 +54,17 @@ run() {
     esac
 }
 
-if [ "$only" -eq 1 ]; then
-    for t in "$@"; do run cmocka "$t"; done
+# Prints this build's totals and records them for `make test`'s final summary.
+finish() {
     echo "total: $passed passed, $failed failed"
+    echo "$passed $failed" >"$BUILD/test-totals"
     [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
     exit
+}
+
+if [ "$only" -eq 1 ]; then
+    for t in "$@"; do run cmocka "$t"; done
+    finish
 fi
 
 for t in "$BUILD"/tests/*/test_*; do
@@ -78,5 +84,4 @@ fi
 
 printf '\n'
 [ "$sanitized" -eq 1 ] && printf 'ASan+UBSan build (%s)\n' "$BUILD"
-echo "total: $passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+finish

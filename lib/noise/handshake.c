@@ -416,7 +416,7 @@ SECCHAT_API int secchat_noise_read_message(secchat_noise *noise, const uint8_t *
     int rc = check_turn(noise, false);
     if (rc != SECCHAT_OK)
         return rc;
-    if ((message == NULL && message_len > 0) || (payload == NULL && payload_cap > 0) || payload_len == NULL)
+    if (message == NULL || (payload == NULL && payload_cap > 0) || payload_len == NULL)
         return SECCHAT_ERR_INVALID_ARGUMENT;
     *payload_len = 0;
     if (message_len > SECCHAT_NOISE_MAX_MESSAGE)
