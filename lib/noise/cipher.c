@@ -90,16 +90,27 @@ void sc_cipher_init_key(sc_cipher_state *cs, const sc_cipher *cipher, const uint
     cipher->set_key(cs);
 }
 
-int sc_cipher_encrypt_ad(sc_cipher_state *cs, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
-                         uint8_t *out)
+/*
+ * Shared start of EncryptWithAd/DecryptWithAd: without a key (early in a
+ * handshake) the "ciphertext" is the plaintext, so copy it through; with one,
+ * the reserved nonce 2^64-1 means the CipherState is spent (5.1).
+ */
+static int check_usable(const sc_cipher_state *cs, const uint8_t *in, size_t len, uint8_t *out)
 {
     if (!cs->has_key) {
         if (out != in && len > 0)
             memmove(out, in, len);
         return SECCHAT_OK;
     }
-    if (cs->n == MAX_NONCE)
-        return SECCHAT_ERR_NOISE_NONCE_EXHAUSTED;
+    return cs->n == MAX_NONCE ? SECCHAT_ERR_NOISE_NONCE_EXHAUSTED : SECCHAT_OK;
+}
+
+int sc_cipher_encrypt_ad(sc_cipher_state *cs, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
+                         uint8_t *out)
+{
+    int rc = check_usable(cs, in, len, out);
+    if (rc != SECCHAT_OK || !cs->has_key)
+        return rc;
     cs->cipher->encrypt(cs, cs->n, ad, ad_len, in, len, out);
     cs->n++;
     return SECCHAT_OK;
@@ -108,13 +119,9 @@ int sc_cipher_encrypt_ad(sc_cipher_state *cs, const uint8_t *ad, size_t ad_len, 
 int sc_cipher_decrypt_ad(sc_cipher_state *cs, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
                          uint8_t *out)
 {
-    if (!cs->has_key) {
-        if (out != in && len > 0)
-            memmove(out, in, len);
-        return SECCHAT_OK;
-    }
-    if (cs->n == MAX_NONCE)
-        return SECCHAT_ERR_NOISE_NONCE_EXHAUSTED;
+    int rc = check_usable(cs, in, len, out);
+    if (rc != SECCHAT_OK || !cs->has_key)
+        return rc;
     if (len < SC_CIPHER_TAG_LEN || cs->cipher->decrypt(cs, cs->n, ad, ad_len, in, len, out) != 0)
         return SECCHAT_ERR_NOISE_DECRYPT;
     cs->n++;

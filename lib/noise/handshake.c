@@ -101,23 +101,29 @@ SECCHAT_API void secchat_noise_free(secchat_noise *noise)
     sc_free_secret(noise, sizeof *noise);
 }
 
-/* Common guard of the configuration setters. */
-static int check_configurable(const secchat_noise *n)
+/* Common guard of the configuration setters; key is the setter's input. */
+static int check_configurable(const secchat_noise *n, const void *key)
 {
-    if (n == NULL)
+    if (n == NULL || key == NULL)
         return SECCHAT_ERR_INVALID_ARGUMENT;
     if (n->error)
         return n->error;
     return n->started ? SECCHAT_ERR_BAD_STATE : SECCHAT_OK;
 }
 
+/* Copies a private key and derives its public key. */
+static void load_key_pair(uint8_t priv[SC_DH_LEN], uint8_t pub[SC_DH_LEN], const uint8_t *private_key)
+{
+    memcpy(priv, private_key, SC_DH_LEN);
+    sc_dh_public(pub, priv);
+}
+
 SECCHAT_API int secchat_noise_set_prologue(secchat_noise *noise, const uint8_t *prologue, size_t prologue_len)
 {
-    int rc = check_configurable(noise);
+    /* An empty prologue may come as NULL. */
+    int rc = check_configurable(noise, prologue_len == 0 ? (const void *)noise : prologue);
     if (rc != SECCHAT_OK)
         return rc;
-    if (prologue == NULL && prologue_len > 0)
-        return SECCHAT_ERR_INVALID_ARGUMENT;
     if (noise->prologue_mixed)
         return SECCHAT_ERR_BAD_STATE;
     /* Initialize() mixes the prologue right after InitializeSymmetric(). */
@@ -128,13 +134,10 @@ SECCHAT_API int secchat_noise_set_prologue(secchat_noise *noise, const uint8_t *
 
 SECCHAT_API int secchat_noise_set_local_static(secchat_noise *noise, const uint8_t private_key[SECCHAT_NOISE_KEY_LEN])
 {
-    int rc = check_configurable(noise);
+    int rc = check_configurable(noise, private_key);
     if (rc != SECCHAT_OK)
         return rc;
-    if (private_key == NULL)
-        return SECCHAT_ERR_INVALID_ARGUMENT;
-    memcpy(noise->s_priv, private_key, SC_DH_LEN);
-    sc_dh_public(noise->s_pub, noise->s_priv);
+    load_key_pair(noise->s_priv, noise->s_pub, private_key);
     noise->has_s = true;
     return SECCHAT_OK;
 }
@@ -154,11 +157,9 @@ static bool reveals_remote_static(const secchat_noise *n)
 
 SECCHAT_API int secchat_noise_set_remote_static(secchat_noise *noise, const uint8_t public_key[SECCHAT_NOISE_KEY_LEN])
 {
-    int rc = check_configurable(noise);
+    int rc = check_configurable(noise, public_key);
     if (rc != SECCHAT_OK)
         return rc;
-    if (public_key == NULL)
-        return SECCHAT_ERR_INVALID_ARGUMENT;
     if (!reveals_remote_static(noise))
         return SECCHAT_ERR_BAD_STATE; /* a pin that could never be checked */
     memcpy(noise->rs, public_key, SC_DH_LEN);
@@ -168,11 +169,9 @@ SECCHAT_API int secchat_noise_set_remote_static(secchat_noise *noise, const uint
 
 SECCHAT_API int secchat_noise_add_psk(secchat_noise *noise, const uint8_t psk[SECCHAT_NOISE_KEY_LEN])
 {
-    int rc = check_configurable(noise);
+    int rc = check_configurable(noise, psk);
     if (rc != SECCHAT_OK)
         return rc;
-    if (psk == NULL)
-        return SECCHAT_ERR_INVALID_ARGUMENT;
     if (noise->psk_count >= noise->proto.pattern.psk_count)
         return SECCHAT_ERR_NOISE_TOO_MANY_PSKS;
     memcpy(noise->psk[noise->psk_count++], psk, SECCHAT_NOISE_KEY_LEN);
@@ -182,13 +181,10 @@ SECCHAT_API int secchat_noise_add_psk(secchat_noise *noise, const uint8_t psk[SE
 SECCHAT_API int secchat_noise_set_ephemeral_for_testing(secchat_noise *noise,
                                                         const uint8_t private_key[SECCHAT_NOISE_KEY_LEN])
 {
-    int rc = check_configurable(noise);
+    int rc = check_configurable(noise, private_key);
     if (rc != SECCHAT_OK)
         return rc;
-    if (private_key == NULL)
-        return SECCHAT_ERR_INVALID_ARGUMENT;
-    memcpy(noise->e_priv, private_key, SC_DH_LEN);
-    sc_dh_public(noise->e_pub, noise->e_priv);
+    load_key_pair(noise->e_priv, noise->e_pub, private_key);
     noise->e_fixed = true;
     return SECCHAT_OK;
 }
