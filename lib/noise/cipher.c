@@ -63,9 +63,14 @@ static int chachapoly_decrypt(const sc_cipher_state *cs, uint64_t n, const uint8
     return crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, ad, ad_len, nonce, cs->k);
 }
 
+static int always_available(void)
+{
+    return 1;
+}
+
 static const sc_cipher ciphers[] = {
-    {"AESGCM", aesgcm_set_key, aesgcm_encrypt, aesgcm_decrypt},
-    {"ChaChaPoly", chachapoly_set_key, chachapoly_encrypt, chachapoly_decrypt},
+    {"AESGCM", crypto_aead_aes256gcm_is_available, aesgcm_set_key, aesgcm_encrypt, aesgcm_decrypt},
+    {"ChaChaPoly", always_available, chachapoly_set_key, chachapoly_encrypt, chachapoly_decrypt},
 };
 
 const sc_cipher *sc_cipher_find(const char *name, size_t name_len)

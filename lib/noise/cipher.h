@@ -18,6 +18,8 @@ struct sc_cipher_state;
 /* A cipher descriptor: one constant instance per algorithm. */
 typedef struct sc_cipher {
     const char *name; /* "AESGCM" or "ChaChaPoly" */
+    /* Nonzero when this CPU can run it (libsodium's AES-GCM needs AES-NI). Needs sodium_init(). */
+    int (*available)(void);
     /* Precomputes per-key state (AES key schedule) after k changes. */
     void (*set_key)(struct sc_cipher_state *cs);
     /* ENCRYPT(k, n, ad, plaintext): writes len + 16 bytes; out may equal in. */

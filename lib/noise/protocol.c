@@ -1,8 +1,5 @@
 /* Protocol-name parser (noise-rev34 section 8). */
 #include <string.h>
-
-#include <sodium.h>
-
 #include "../common/internal.h"
 #include "dh.h"
 #include "protocol.h"
@@ -61,11 +58,7 @@ int sc_protocol_parse(sc_protocol *out, const char *name)
     out->cipher = sc_cipher_find(sec[2], sec_len[2]);
     if (!sc_dh_is_supported(sec[1], sec_len[1]) || out->cipher == NULL || out->hash == NULL)
         return SECCHAT_ERR_NOISE_UNSUPPORTED;
-    if (strcmp(out->cipher->name, "AESGCM") == 0) {
-        if (sc_crypto_init() != SECCHAT_OK)
-            return SECCHAT_ERR_CRYPTO_INIT;
-        if (!crypto_aead_aes256gcm_is_available())
-            return SECCHAT_ERR_NOISE_AESGCM_UNAVAILABLE;
-    }
-    return SECCHAT_OK;
+    if (sc_crypto_init() != SECCHAT_OK)
+        return SECCHAT_ERR_CRYPTO_INIT;
+    return out->cipher->available() ? SECCHAT_OK : SECCHAT_ERR_NOISE_AESGCM_UNAVAILABLE;
 }
