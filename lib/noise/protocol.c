@@ -1,5 +1,6 @@
 /* Protocol-name parser (noise-rev34 section 8). */
 #include <string.h>
+
 #include "../common/internal.h"
 #include "dh.h"
 #include "protocol.h"
