@@ -28,9 +28,11 @@ PC_LIBDIR     = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
 PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 
 # Dependencies of the library itself (Requires.private of libsecchat.pc).
-LIB_PKGS     := libsodium
+# wslay ships no .pc file in Debian, so it is named directly (Libs.private).
+LIB_PKGS     := libsodium nettle jansson
+LIB_PRIVATE  := -lwslay
 # Extra dependencies of the tests only.
-TEST_PKGS    := cmocka jansson
+TEST_PKGS    := cmocka
 
 WARNINGS     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                 -Wconversion -Wno-sign-conversion -Wformat=2
@@ -49,7 +51,7 @@ pc_libs       = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 ALL_CFLAGS   := $(WARNINGS) -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden -Iinclude -Ilib \
                 $(call pc_cflags,$(LIB_PKGS)) $(SANFLAGS) $(CFLAGS) -MMD -MP
-LIB_LDLIBS   := $(call pc_libs,$(LIB_PKGS))
+LIB_LDLIBS   := $(call pc_libs,$(LIB_PKGS)) $(LIB_PRIVATE)
 TEST_CFLAGS  := $(filter-out -fvisibility=hidden,$(ALL_CFLAGS)) $(call pc_cflags,$(TEST_PKGS))
 TEST_LDLIBS  := $(LIB_LDLIBS) $(call pc_libs,$(TEST_PKGS)) -pthread
 
@@ -153,7 +155,7 @@ install: lib
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsecchat.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' -e 's|@LIBS_PRIVATE@|$(LIB_PRIVATE)|g' \
 	    pkgconfig/libsecchat.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc
 
 uninstall:

@@ -9,5 +9,8 @@
 
 #include "secchat/common.h"
 #include "secchat/noise.h"
+#include "secchat/ws.h"
+#include "secchat/message.h"
+#include "secchat/chat.h"
 
 #endif /* SECCHAT_H */

@@ -6,6 +6,9 @@
  * test the class with secchat_error_class():
  *   -1xx  caller errors (arguments, buffers, call order)
  *   -2xx  Noise protocol and cryptography failures
+ *   -3xx  HTTP upgrade and WebSocket (RFC 6455) failures
+ *   -4xx  secure session failures (turn order, peer rejected, closed)
+ *   -5xx  application message (JSON) failures
  */
 #ifndef SECCHAT_COMMON_H
 #define SECCHAT_COMMON_H
@@ -62,7 +65,40 @@ enum secchat_error {
     SECCHAT_ERR_NOISE_NONCE_EXHAUSTED = -212,    /* nonce reached 2^64-1 */
     SECCHAT_ERR_NOISE_DH = -213,                 /* DH gave all-zero output (bad public key) */
     SECCHAT_ERR_NOISE_PEER_KEY_MISMATCH = -214,  /* peer's static key is not the expected one */
-    SECCHAT_ERR_NOISE_TOO_MANY_PSKS = -215       /* more PSKs supplied than the pattern uses */
+    SECCHAT_ERR_NOISE_TOO_MANY_PSKS = -215,      /* more PSKs supplied than the pattern uses */
+
+    /* -3xx: HTTP/1.1 opening handshake and WebSocket framing (RFC 6455). */
+    SECCHAT_ERR_HTTP_MALFORMED = -301,      /* request/status line or header syntax; answered 400 */
+    SECCHAT_ERR_HTTP_TOO_LARGE = -302,      /* header block over 8 KiB or too many headers; 400 */
+    SECCHAT_ERR_HTTP_NOT_WEBSOCKET = -303,  /* not a GET with Upgrade: websocket, Connection: Upgrade; 426 */
+    SECCHAT_ERR_HTTP_WS_VERSION = -304,     /* Sec-WebSocket-Version is not 13; 426 */
+    SECCHAT_ERR_HTTP_WS_KEY = -305,         /* Sec-WebSocket-Key missing or not 16 bytes of base64; 400 */
+    SECCHAT_ERR_HTTP_STATUS = -306,         /* client: the server did not answer 101 */
+    SECCHAT_ERR_HTTP_WS_ACCEPT = -307,      /* client: Sec-WebSocket-Accept missing or wrong */
+    SECCHAT_ERR_HTTP_UNREQUESTED = -308,    /* client: server chose an extension or subprotocol never offered */
+    SECCHAT_ERR_WS_URL = -309,              /* not a ws://host[:port][/path] URL */
+    SECCHAT_ERR_WS_PROTOCOL = -310,         /* peer broke RFC 6455 framing; closed with 1002 */
+    SECCHAT_ERR_WS_MESSAGE_TOO_BIG = -311,  /* peer's message over the limit; closed with 1009 */
+    SECCHAT_ERR_WS_TEXT_MESSAGE = -312,     /* peer sent a text message; closed with 1003 */
+    SECCHAT_ERR_WS_INVALID_UTF8 = -313,     /* close reason not UTF-8; closed with 1007 */
+    SECCHAT_ERR_WS_CLOSED = -314,           /* the connection is closing or closed */
+    SECCHAT_ERR_WS_OUTPUT_FULL = -315,      /* pending output over its limit; retry after it drains */
+    SECCHAT_ERR_WS_CONNECTION_LOST = -316,  /* transport ended without a close handshake (1006) */
+
+    /* -4xx: the secure session (WebSocket + Noise + turn order). */
+    SECCHAT_ERR_SESSION_PEER_REJECTED = -401, /* trust callback refused the peer's static key; 1008 */
+    SECCHAT_ERR_SESSION_HANDSHAKE = -402,     /* a handshake message failed; 1008 (cause in the event) */
+    SECCHAT_ERR_SESSION_DECRYPT = -403,       /* a transport message failed to decrypt; 1008 */
+
+    /* -5xx: application messages (compact JSON objects, PROTOCOL.md). */
+    SECCHAT_ERR_MESSAGE_JSON = -501,        /* not well-formed JSON (or trailing bytes) */
+    SECCHAT_ERR_MESSAGE_NOT_OBJECT = -502,  /* JSON value is not an object */
+    SECCHAT_ERR_MESSAGE_NO_CONTENT = -503,  /* "content" missing or not a string */
+    SECCHAT_ERR_MESSAGE_FIELD_TYPE = -504,  /* a known field has the wrong JSON type */
+    SECCHAT_ERR_MESSAGE_UTF8 = -505,        /* bytes are not valid UTF-8 */
+    SECCHAT_ERR_MESSAGE_NUL = -506,         /* a string contains U+0000 */
+    SECCHAT_ERR_MESSAGE_DUPLICATE = -507,   /* an object member appears twice */
+    SECCHAT_ERR_MESSAGE_TOO_LARGE = -508    /* encoded message would exceed 65519 bytes */
 };
 
 /*

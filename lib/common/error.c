@@ -47,6 +47,60 @@ SECCHAT_API const char *secchat_strerror(int code)
         return "peer static key differs from the expected key";
     case SECCHAT_ERR_NOISE_TOO_MANY_PSKS:
         return "more PSKs supplied than the pattern has psk tokens";
+    case SECCHAT_ERR_HTTP_MALFORMED:
+        return "malformed HTTP request or response";
+    case SECCHAT_ERR_HTTP_TOO_LARGE:
+        return "HTTP header block too large (limit 8 KiB) or too many header fields";
+    case SECCHAT_ERR_HTTP_NOT_WEBSOCKET:
+        return "not a WebSocket upgrade: need GET with 'Upgrade: websocket' and 'Connection: Upgrade'";
+    case SECCHAT_ERR_HTTP_WS_VERSION:
+        return "unsupported WebSocket version: only Sec-WebSocket-Version 13 is spoken";
+    case SECCHAT_ERR_HTTP_WS_KEY:
+        return "Sec-WebSocket-Key missing, repeated or not 16 bytes of base64";
+    case SECCHAT_ERR_HTTP_STATUS:
+        return "server refused the WebSocket upgrade (status is not 101)";
+    case SECCHAT_ERR_HTTP_WS_ACCEPT:
+        return "server's Sec-WebSocket-Accept is missing or does not match our key";
+    case SECCHAT_ERR_HTTP_UNREQUESTED:
+        return "server selected a WebSocket extension or subprotocol that was not offered";
+    case SECCHAT_ERR_WS_URL:
+        return "invalid URL: expected ws://host[:port][/path] (IPv6 as [addr])";
+    case SECCHAT_ERR_WS_PROTOCOL:
+        return "WebSocket protocol violation by the peer (close 1002)";
+    case SECCHAT_ERR_WS_MESSAGE_TOO_BIG:
+        return "WebSocket message larger than the limit of 65535 bytes (close 1009)";
+    case SECCHAT_ERR_WS_TEXT_MESSAGE:
+        return "WebSocket text message received; this protocol uses binary messages only (close 1003)";
+    case SECCHAT_ERR_WS_INVALID_UTF8:
+        return "WebSocket close reason is not valid UTF-8 (close 1007)";
+    case SECCHAT_ERR_WS_CLOSED:
+        return "WebSocket connection is closing or closed";
+    case SECCHAT_ERR_WS_OUTPUT_FULL:
+        return "too much output pending for this connection; wait until it drains";
+    case SECCHAT_ERR_WS_CONNECTION_LOST:
+        return "connection ended without a WebSocket close handshake (1006)";
+    case SECCHAT_ERR_SESSION_PEER_REJECTED:
+        return "peer's static public key was rejected by the trust policy (close 1008)";
+    case SECCHAT_ERR_SESSION_HANDSHAKE:
+        return "Noise handshake failed: wrong PSK, wrong protocol or corrupted message (close 1008)";
+    case SECCHAT_ERR_SESSION_DECRYPT:
+        return "transport message failed to decrypt: forged, replayed or corrupted (close 1008)";
+    case SECCHAT_ERR_MESSAGE_JSON:
+        return "message is not well-formed JSON";
+    case SECCHAT_ERR_MESSAGE_NOT_OBJECT:
+        return "message JSON is not an object";
+    case SECCHAT_ERR_MESSAGE_NO_CONTENT:
+        return "message has no string field \"content\"";
+    case SECCHAT_ERR_MESSAGE_FIELD_TYPE:
+        return "message field has the wrong type (sender, type, room, to: string; ts: integer)";
+    case SECCHAT_ERR_MESSAGE_UTF8:
+        return "message text is not valid UTF-8";
+    case SECCHAT_ERR_MESSAGE_NUL:
+        return "message string contains U+0000";
+    case SECCHAT_ERR_MESSAGE_DUPLICATE:
+        return "message JSON names the same field twice";
+    case SECCHAT_ERR_MESSAGE_TOO_LARGE:
+        return "encoded message would exceed the 65519-byte plaintext limit";
     default:
         return "unknown error code";
     }
