@@ -142,6 +142,18 @@ SECCHAT_API int secchat_noise_set_local_static(secchat_noise *noise, const uint8
     return SECCHAT_OK;
 }
 
+int sc_noise_set_local_keypair(secchat_noise *noise, const uint8_t private_key[SC_DH_LEN],
+                               const uint8_t public_key[SC_DH_LEN])
+{
+    int rc = check_configurable(noise, private_key);
+    if (rc != SECCHAT_OK)
+        return rc;
+    memcpy(noise->s_priv, private_key, SC_DH_LEN);
+    memcpy(noise->s_pub, public_key, SC_DH_LEN);
+    noise->has_s = true;
+    return SECCHAT_OK;
+}
+
 /* Does the pattern ever give us the peer's static key (pre-message or "s")? */
 static bool reveals_remote_static(const secchat_noise *n)
 {
@@ -208,18 +220,27 @@ static bool needs_local_static(const secchat_noise *n)
     return false;
 }
 
+int sc_noise_check_keys(const secchat_noise *n)
+{
+    const sc_pattern *p = &n->proto.pattern;
+    if (needs_local_static(n) && !n->has_s)
+        return SECCHAT_ERR_NOISE_MISSING_KEY;
+    if (p->pre_len[n->initiator ? 1 : 0] > 0 && !n->has_rs)
+        return SECCHAT_ERR_NOISE_MISSING_KEY;
+    if (n->psk_count != p->psk_count)
+        return SECCHAT_ERR_NOISE_MISSING_KEY;
+    return SECCHAT_OK;
+}
+
 /* The rest of Initialize(): checks keys, mixes prologue and pre-messages. */
 static int start(secchat_noise *n)
 {
     const sc_pattern *p = &n->proto.pattern;
     int peer = n->initiator ? 1 : 0;
 
-    if (needs_local_static(n) && !n->has_s)
-        return SECCHAT_ERR_NOISE_MISSING_KEY;
-    if (p->pre_len[peer] > 0 && !n->has_rs)
-        return SECCHAT_ERR_NOISE_MISSING_KEY;
-    if (n->psk_count != p->psk_count)
-        return SECCHAT_ERR_NOISE_MISSING_KEY;
+    int rc = sc_noise_check_keys(n);
+    if (rc != SECCHAT_OK)
+        return rc;
     n->rs_pinned = n->has_rs && p->pre_len[peer] == 0;
     if (n->rs_pinned)
         n->has_rs = false; /* learnt from the peer's "s"; compared there */

@@ -198,3 +198,12 @@ int sc_pattern_resolve(sc_pattern *out, const char *section, size_t section_len)
     }
     return unsupported ? SECCHAT_ERR_NOISE_UNSUPPORTED : SECCHAT_OK;
 }
+
+int sc_pattern_sends_static(const sc_pattern *p, int initiator)
+{
+    for (uint8_t m = initiator ? 0 : 1; m < p->message_count; m += 2) {
+        if (memchr(p->tokens[m], SC_TOKEN_S, p->token_count[m]) != NULL)
+            return 1;
+    }
+    return 0;
+}

@@ -39,4 +39,8 @@ typedef struct sc_pattern {
  */
 int sc_pattern_resolve(sc_pattern *out, const char *section, size_t section_len);
 
+/* 1 if the initiator (initiator != 0) or the responder sends its static key
+ * in a handshake message ("s" token), else 0. */
+int sc_pattern_sends_static(const sc_pattern *p, int initiator);
+
 #endif /* SC_NOISE_PATTERN_H */
