@@ -59,9 +59,11 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_config_new(secchat_config **out);
 /* Wipes the keys and frees. NULL is a no-op. */
 SECCHAT_API void secchat_config_free(secchat_config *cfg);
 
-/* Sets the Noise protocol name (any name secchat_noise_check_name accepts
- * whose pattern is XX-shaped: three messages, both static keys sent, e.g. the
- * ChaChaPoly variant). Errors: the NOISE_* name errors, BAD_STATE. */
+/* Sets the Noise protocol name: any name secchat_noise_check_name accepts
+ * whose pattern has both sides send their static key and needs neither in
+ * advance (XX, IX and their psk and deferred variants), e.g. the ChaChaPoly
+ * variant of the default. Errors: the NOISE_* name errors, NOISE_UNSUPPORTED
+ * for other patterns (NN, IK, ...), BAD_STATE. */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_config_set_protocol(secchat_config *cfg, const char *name);
 
 /* Sets the 32-byte PSK (copied). Required by psk patterns such as the default. */
@@ -83,8 +85,9 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_config_set_ws_limits(secchat_config 
 
 typedef struct secchat_session secchat_session;
 
-/* A server session, waiting for the upgrade request. Freezes cfg.
- * Errors: INVALID_ARGUMENT, NOISE_MISSING_KEY (psk pattern, no PSK), NO_MEMORY. */
+/* A server session, waiting for the upgrade request. Freezes cfg (once it
+ * succeeds). Errors: INVALID_ARGUMENT, NOISE_MISSING_KEY (psk pattern, no
+ * PSK), NOISE_TOO_MANY_PSKS (a PSK set for a pattern without psk), NO_MEMORY. */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_session_new_server(secchat_session **out, const secchat_config *cfg);
 
 /* A client session for url (ws://host:port/path); the upgrade request is

@@ -48,8 +48,7 @@ enum secchat_ws_close_code {
     SECCHAT_WS_CLOSE_INVALID_PAYLOAD = 1007, /* e.g. a close reason that is not UTF-8 */
     SECCHAT_WS_CLOSE_POLICY_VIOLATION = 1008,
     SECCHAT_WS_CLOSE_MESSAGE_TOO_BIG = 1009,
-    SECCHAT_WS_CLOSE_INTERNAL_ERROR = 1011,
-    SECCHAT_WS_CLOSE_TRY_AGAIN_LATER = 1013
+    SECCHAT_WS_CLOSE_INTERNAL_ERROR = 1011
 };
 
 /* Longest close reason a close frame can carry (125 - 2 bytes of code). */
@@ -161,7 +160,8 @@ SECCHAT_API int secchat_ws_next_event(secchat_ws *ws, secchat_ws_event *ev);
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_ws_send(secchat_ws *ws, const uint8_t *msg, size_t len);
 
 /*
- * Starts the close handshake with code (1000-4999, not 1004-1006, 1015) and
+ * Starts the close handshake with code (1000-1003, 1007-1011 or 3000-4999:
+ * the codes RFC 6455 defines for sending, plus the application ranges) and
  * an optional UTF-8 reason (NULL or at most 123 bytes). The CLOSED event
  * follows when the peer answers. A second call is a no-op.
  * Errors: INVALID_ARGUMENT, BAD_STATE (before the upgrade).

@@ -33,11 +33,39 @@ static const int codes[] = {
     SECCHAT_ERR_NOISE_DH,
     SECCHAT_ERR_NOISE_PEER_KEY_MISMATCH,
     SECCHAT_ERR_NOISE_TOO_MANY_PSKS,
+    SECCHAT_ERR_HTTP_MALFORMED,
+    SECCHAT_ERR_HTTP_TOO_LARGE,
+    SECCHAT_ERR_HTTP_NOT_WEBSOCKET,
+    SECCHAT_ERR_HTTP_WS_VERSION,
+    SECCHAT_ERR_HTTP_WS_KEY,
+    SECCHAT_ERR_HTTP_STATUS,
+    SECCHAT_ERR_HTTP_WS_ACCEPT,
+    SECCHAT_ERR_HTTP_UNREQUESTED,
+    SECCHAT_ERR_WS_URL,
+    SECCHAT_ERR_WS_PROTOCOL,
+    SECCHAT_ERR_WS_MESSAGE_TOO_BIG,
+    SECCHAT_ERR_WS_TEXT_MESSAGE,
+    SECCHAT_ERR_WS_INVALID_UTF8,
+    SECCHAT_ERR_WS_CLOSED,
+    SECCHAT_ERR_WS_OUTPUT_FULL,
+    SECCHAT_ERR_WS_CONNECTION_LOST,
+    SECCHAT_ERR_SESSION_PEER_REJECTED,
+    SECCHAT_ERR_SESSION_HANDSHAKE,
+    SECCHAT_ERR_SESSION_DECRYPT,
+    SECCHAT_ERR_MESSAGE_JSON,
+    SECCHAT_ERR_MESSAGE_NOT_OBJECT,
+    SECCHAT_ERR_MESSAGE_NO_CONTENT,
+    SECCHAT_ERR_MESSAGE_FIELD_TYPE,
+    SECCHAT_ERR_MESSAGE_UTF8,
+    SECCHAT_ERR_MESSAGE_NUL,
+    SECCHAT_ERR_MESSAGE_DUPLICATE,
+    SECCHAT_ERR_MESSAGE_TOO_LARGE,
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 /* Codes that common.h does not define, around and between the real ones. */
-static const int unknown[] = {1, -1, -99, -100, -106, -200, -216, -300, 42, INT_MAX, INT_MIN};
+static const int unknown[] = {1,    -1,   -99,  -100, -106, -200, -216, -300,    -317,
+                              -400, -404, -500, -509, -600, -601, 42,   INT_MAX, INT_MIN};
 
 /* Each known code has its own text: a caller can tell them apart in a log. */
 static void test_strerror_distinct(void **state)
@@ -75,9 +103,16 @@ static void test_error_class(void **state)
     assert_int_equal(secchat_error_class(5), 0);
     /* The most negative int has no positive counterpart: the class must not negate it. */
     assert_int_equal(secchat_error_class(INT_MIN), INT_MIN - INT_MIN % 100);
+    assert_int_equal(secchat_error_class(SECCHAT_ERR_WS_CLOSED), -300);
+    assert_int_equal(secchat_error_class(SECCHAT_ERR_SESSION_DECRYPT), -400);
+    assert_int_equal(secchat_error_class(SECCHAT_ERR_MESSAGE_TOO_LARGE), -500);
     /* Every code's class is its hundreds, as common.h promises. */
     for (size_t i = 1; i < NCODES; i++) {
-        int want = codes[i] <= -200 ? -200 : -100;
+        int want = codes[i] <= -500   ? -500
+                   : codes[i] <= -400 ? -400
+                   : codes[i] <= -300 ? -300
+                   : codes[i] <= -200 ? -200
+                                      : -100;
         assert_int_equal(secchat_error_class(codes[i]), want);
     }
 }

@@ -1,0 +1,747 @@
+/*
+ * secchat_ws: one WebSocket endpoint as a sans-I/O engine.
+ *
+ * Before the upgrade the endpoint collects the HTTP header block (http_*.c
+ * check it). After it, wslay's event API parses every incoming frame: its
+ * recv callback is served from the bytes of the current secchat_ws_feed
+ * call, and its callbacks turn complete messages into events. wslay runs
+ * unbuffered for data frames: their payload is appended straight to one
+ * reassembly buffer here, which saves wslay's per-chunk allocation and the
+ * copy that flattens them. Control frames (ping, pong, close) and the close
+ * handshake are wslay's, its frames reaching our output queue through its
+ * send callback. Outgoing binary messages are framed here (frame.c) directly
+ * into the output queue. Nothing here blocks or does I/O.
+ *
+ * Failing the connection (RFC 6455 section 7.1.7) happens on two paths:
+ *  - what wslay detects itself (bad masking, reserved bits, unknown opcodes,
+ *    oversized messages, bad close codes, bad UTF-8 in a close reason) it
+ *    answers with its own close frame, whose code we read back after sending;
+ *  - what we detect (text messages, 1-byte close payloads) and the framing
+ *    errors for which wslay would send a close frame *without* a status code
+ *    (fragmented or oversized control frames, non-minimal lengths), we answer
+ *    with a close frame we write ourselves, after stopping wslay's output.
+ */
+#include <string.h>
+#include <wslay/wslay.h>
+
+#include "common/buf.h"
+#include "common/internal.h"
+#include "secchat/message.h"
+#include "secchat/ws.h"
+#include "ws/endpoint.h"
+#include "ws/frame.h"
+#include "ws/http.h"
+#include "ws/mask.h"
+
+/* Events wait in a byte queue as a header followed by their data. */
+typedef struct ws_event_record {
+    uint32_t type;
+    uint32_t len;
+} ws_event_record;
+
+struct secchat_ws {
+    int is_server;
+    enum secchat_ws_state state;
+    int failure; /* sticky: 0, or why the connection failed */
+    secchat_ws_limits limits;
+    wslay_event_context_ptr wslay;
+
+    sc_buf http_in;                   /* header bytes until the upgrade is done */
+    char key[SC_WS_KEY_LEN + 1];      /* client: our Sec-WebSocket-Key */
+    sc_http_request_info request;     /* server: the request that was accepted */
+    int have_request;
+
+    const uint8_t *in; /* bytes of the current feed call not yet given to wslay */
+    size_t in_len;
+    int in_recv; /* inside wslay_event_recv: wslay's output is pumped after it */
+    sc_buf msg;  /* the incoming data message being reassembled */
+    int frame_is_data;
+    sc_ws_hook hook;
+    void *hook_arg;
+    size_t frame_start; /* sc_ws_message_begin: where the frame begins in out */
+    size_t frame_header;
+    size_t frame_len;
+    sc_buf out;
+    sc_buf events;
+    size_t event_to_release; /* bytes of the event handed out last */
+    int closed_event_queued;
+
+    /* Failure detected inside a wslay callback, acted on after wslay returns. */
+    int pending_error;
+    uint16_t pending_code;
+    const char *pending_reason;
+
+    int close_initiated; /* we sent the first close frame */
+    uint16_t close_code;
+    char close_reason[SECCHAT_WS_MAX_CLOSE_REASON + 1];
+    int out_of_memory;
+
+    int ping_outstanding;
+    uint64_t ping_sent_ms;
+    uint8_t ping_payload[8];
+
+    sc_ws_masker masker;
+};
+
+/* ---- events ------------------------------------------------------------- */
+
+static int queue_event(secchat_ws *ws, enum secchat_ws_event_type type, const uint8_t *data, size_t len)
+{
+    ws_event_record rec = {(uint32_t)type, (uint32_t)len};
+    uint8_t *p = sc_buf_extend(&ws->events, sizeof rec + len);
+    if (!p)
+        return SECCHAT_ERR_NO_MEMORY;
+    memcpy(p, &rec, sizeof rec);
+    if (len)
+        memcpy(p + sizeof rec, data, len);
+    return SECCHAT_OK;
+}
+
+/* The data of the event handed out last stays valid until the next call. */
+static void release_event(secchat_ws *ws)
+{
+    if (ws->event_to_release) {
+        sc_buf_consume(&ws->events, ws->event_to_release);
+        ws->event_to_release = 0;
+    }
+}
+
+static void set_close_reason(secchat_ws *ws, uint16_t code, const uint8_t *reason, size_t len)
+{
+    if (len > SECCHAT_WS_MAX_CLOSE_REASON)
+        len = SECCHAT_WS_MAX_CLOSE_REASON;
+    ws->close_code = code;
+    if (len)
+        memcpy(ws->close_reason, reason, len);
+    ws->close_reason[len] = '\0';
+}
+
+/* Moves to CLOSED once and queues the CLOSED event (always the last one). */
+static void enter_closed(secchat_ws *ws)
+{
+    ws->state = SECCHAT_WS_STATE_CLOSED;
+    if (ws->closed_event_queued)
+        return;
+    ws->closed_event_queued = 1;
+    if (queue_event(ws, SECCHAT_WS_EVENT_CLOSED, NULL, 0) != SECCHAT_OK && !ws->failure)
+        ws->failure = SECCHAT_ERR_NO_MEMORY;
+}
+
+/* ---- failing the connection ------------------------------------------- */
+
+static int append_close_frame(secchat_ws *ws, uint16_t code, const char *reason)
+{
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (rlen > SECCHAT_WS_MAX_CLOSE_REASON)
+        rlen = SECCHAT_WS_MAX_CLOSE_REASON;
+    uint8_t frame[SC_WS_MAX_FRAME_HEADER + 2 + SECCHAT_WS_MAX_CLOSE_REASON];
+    uint8_t mask[4];
+    if (!ws->is_server)
+        sc_ws_masker_fill(&ws->masker, mask, sizeof mask);
+    size_t n = sc_ws_frame_header(frame, WSLAY_CONNECTION_CLOSE, 2 + rlen, ws->is_server ? NULL : mask);
+    frame[n] = (uint8_t)(code >> 8);
+    frame[n + 1] = (uint8_t)code;
+    if (rlen)
+        memcpy(frame + n + 2, reason, rlen);
+    if (!ws->is_server)
+        sc_ws_mask(frame + n, 2 + rlen, mask);
+    return sc_buf_append(&ws->out, frame, n + 2 + rlen);
+}
+
+/*
+ * Fails the connection with our own close frame (unless one already went
+ * out) and no further wslay I/O. Returns error for convenience.
+ */
+static int fail_with_close(secchat_ws *ws, int error, uint16_t code, const char *reason)
+{
+    if (ws->failure)
+        return ws->failure;
+    ws->failure = error;
+    int close_sent = ws->wslay && wslay_event_get_close_sent(ws->wslay);
+    if (ws->wslay) {
+        wslay_event_shutdown_read(ws->wslay);
+        wslay_event_shutdown_write(ws->wslay);
+    }
+    if (!close_sent && code) {
+        if (append_close_frame(ws, code, reason) != SECCHAT_OK)
+            ws->failure = SECCHAT_ERR_NO_MEMORY;
+        set_close_reason(ws, code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
+    } else if (!ws->close_code) {
+        set_close_reason(ws, SECCHAT_WS_CLOSE_ABNORMAL, (const uint8_t *)reason, reason ? strlen(reason) : 0);
+    }
+    enter_closed(ws);
+    return ws->failure;
+}
+
+int sc_ws_fail(secchat_ws *ws, int error, uint16_t code, const char *reason)
+{
+    return fail_with_close(ws, error, code, reason);
+}
+
+void sc_ws_set_hook(secchat_ws *ws, sc_ws_hook hook, void *arg)
+{
+    ws->hook = hook;
+    ws->hook_arg = arg;
+}
+
+int sc_ws_failure(const secchat_ws *ws)
+{
+    return ws->failure;
+}
+
+/* Called from inside wslay callbacks: stop reading, act once wslay returns. */
+static void fail_later(secchat_ws *ws, int error, uint16_t code, const char *reason)
+{
+    if (ws->pending_error)
+        return;
+    ws->pending_error = error;
+    ws->pending_code = code;
+    ws->pending_reason = reason;
+    wslay_event_shutdown_read(ws->wslay);
+}
+
+/* ---- wslay callbacks ----------------------------------------------------- */
+
+static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+{
+    (void)flags;
+    secchat_ws *ws = user;
+    if (ws->in_len == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    size_t n = len < ws->in_len ? len : ws->in_len;
+    memcpy(buf, ws->in, n);
+    ws->in += n;
+    ws->in_len -= n;
+    return (ssize_t)n;
+}
+
+static ssize_t on_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
+{
+    (void)flags;
+    secchat_ws *ws = user;
+    if (sc_buf_append(&ws->out, data, len) != SECCHAT_OK) {
+        ws->out_of_memory = 1;
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static int on_wslay_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
+{
+    (void)ctx;
+    secchat_ws *ws = user;
+    sc_ws_masker_fill(&ws->masker, buf, len);
+    return 0;
+}
+
+static void on_wslay_frame_start(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *arg,
+                                 void *user)
+{
+    (void)ctx;
+    secchat_ws *ws = user;
+    ws->frame_is_data = 0;
+    if (arg->opcode == WSLAY_TEXT_FRAME) {
+        fail_later(ws, SECCHAT_ERR_WS_TEXT_MESSAGE, SECCHAT_WS_CLOSE_UNSUPPORTED_DATA,
+                   "text messages are not accepted: binary only");
+    } else if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) {
+        fail_later(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
+    } else if (arg->opcode == WSLAY_BINARY_FRAME || arg->opcode == WSLAY_CONTINUATION_FRAME) {
+        /* Unbuffered, wslay checks each frame against the limit; the whole
+         * message is checked here, before any of this frame is stored. */
+        if (arg->payload_length > ws->limits.max_message - sc_buf_pending(&ws->msg))
+            fail_later(ws, SECCHAT_ERR_WS_MESSAGE_TOO_BIG, SECCHAT_WS_CLOSE_MESSAGE_TOO_BIG, "message too big");
+        else if (sc_buf_reserve(&ws->msg, (size_t)arg->payload_length) != SECCHAT_OK)
+            fail_later(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+        else
+            ws->frame_is_data = 1;
+    }
+}
+
+static void on_wslay_chunk(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *arg,
+                           void *user)
+{
+    (void)ctx;
+    secchat_ws *ws = user;
+    /* Room was reserved at the frame's start. */
+    if (ws->frame_is_data && !ws->pending_error && sc_buf_append(&ws->msg, arg->data, arg->data_length) != SECCHAT_OK)
+        fail_later(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+}
+
+/* Hands a complete event to the hook, or queues it. */
+static int deliver(secchat_ws *ws, enum secchat_ws_event_type type, const uint8_t *data, size_t len)
+{
+    if (!ws->hook)
+        return queue_event(ws, type, data, len);
+    secchat_ws_event ev = {.type = type, .data = data, .len = len};
+    ws->hook(ws->hook_arg, &ev);
+    return SECCHAT_OK;
+}
+
+/* Big reassembly buffers are not kept: idle connections stay small. */
+#define WS_KEEP_MESSAGE_BUFFER 4096
+
+static void reset_message(secchat_ws *ws)
+{
+    if (ws->msg.cap > WS_KEEP_MESSAGE_BUFFER)
+        sc_buf_free(&ws->msg);
+    else
+        sc_buf_consume(&ws->msg, sc_buf_pending(&ws->msg));
+}
+
+static void on_wslay_message(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *user)
+{
+    (void)ctx;
+    secchat_ws *ws = user;
+    if (ws->pending_error)
+        return;
+    int rc = SECCHAT_OK;
+    switch (arg->opcode) {
+    case WSLAY_BINARY_FRAME: /* unbuffered: the message is in ws->msg */
+        rc = deliver(ws, SECCHAT_WS_EVENT_MESSAGE, sc_buf_peek(&ws->msg), sc_buf_pending(&ws->msg));
+        reset_message(ws);
+        break;
+    case WSLAY_PONG:
+        if (ws->ping_outstanding && arg->msg_length == sizeof ws->ping_payload &&
+            memcmp(arg->msg, ws->ping_payload, sizeof ws->ping_payload) == 0)
+            ws->ping_outstanding = 0;
+        rc = queue_event(ws, SECCHAT_WS_EVENT_PONG, arg->msg, arg->msg_length);
+        break;
+    case WSLAY_CONNECTION_CLOSE:
+        /* wslay has checked the code and queued the echo. It checks the
+         * reason's UTF-8 only while the frame arrives in one piece (each
+         * chunk skips two bytes), so check it again whole. */
+        if (arg->msg_length > 2 && !secchat_utf8_valid(arg->msg + 2, arg->msg_length - 2)) {
+            fail_later(ws, SECCHAT_ERR_WS_INVALID_UTF8, SECCHAT_WS_CLOSE_INVALID_PAYLOAD,
+                       "close reason is not UTF-8");
+            break;
+        }
+        if (!ws->close_initiated) {
+            uint16_t code = arg->status_code ? arg->status_code : SECCHAT_WS_CLOSE_NO_STATUS;
+            size_t rlen = arg->msg_length >= 2 ? arg->msg_length - 2 : 0;
+            set_close_reason(ws, code, arg->msg_length >= 2 ? arg->msg + 2 : NULL, rlen);
+        }
+        break;
+    default: /* PING: wslay answers it; TEXT never gets here (failed at its start) */
+        break;
+    }
+    if (rc != SECCHAT_OK)
+        fail_later(ws, rc, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+}
+
+/* ---- driving wslay ------------------------------------------------------- */
+
+static int error_for_code(uint16_t code)
+{
+    switch (code) {
+    case SECCHAT_WS_CLOSE_MESSAGE_TOO_BIG:
+        return SECCHAT_ERR_WS_MESSAGE_TOO_BIG;
+    case SECCHAT_WS_CLOSE_INVALID_PAYLOAD:
+        return SECCHAT_ERR_WS_INVALID_UTF8;
+    case SECCHAT_WS_CLOSE_UNSUPPORTED_DATA:
+        return SECCHAT_ERR_WS_TEXT_MESSAGE;
+    default:
+        return SECCHAT_ERR_WS_PROTOCOL;
+    }
+}
+
+/* Moves wslay's queued frames into our output and updates the state. */
+static int pump_output(secchat_ws *ws)
+{
+    if (ws->failure || !ws->wslay || ws->in_recv)
+        return ws->failure;
+    if (wslay_event_send(ws->wslay) != 0 || ws->out_of_memory)
+        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, 0, "out of memory");
+    int sent = wslay_event_get_close_sent(ws->wslay);
+    int received = wslay_event_get_close_received(ws->wslay);
+    if (sent && received) {
+        enter_closed(ws);
+    } else if (!received && !wslay_event_get_read_enabled(ws->wslay)) {
+        /* wslay failed the connection by itself. Its close frame tells why;
+         * if ours had gone out first (we were closing), it could not send one. */
+        uint16_t code = sent && !ws->close_initiated ? wslay_event_get_status_code_sent(ws->wslay) : 0;
+        ws->failure = code ? error_for_code(code) : SECCHAT_ERR_WS_PROTOCOL;
+        const char *text = secchat_strerror(ws->failure);
+        set_close_reason(ws, code ? code : ws->close_code, (const uint8_t *)text, strlen(text));
+        enter_closed(ws);
+    } else if (sent || received) {
+        ws->state = SECCHAT_WS_STATE_CLOSING;
+    }
+    return ws->failure;
+}
+
+static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
+{
+    ws->in = data;
+    ws->in_len = len;
+    ws->in_recv = 1;
+    int r = wslay_event_recv(ws->wslay);
+    ws->in_recv = 0;
+    ws->in = NULL;
+    ws->in_len = 0;
+    if (ws->failure) /* failed by the layer above, from its hook */
+        return ws->failure;
+    if (ws->pending_error)
+        return fail_with_close(ws, ws->pending_error, ws->pending_code, ws->pending_reason);
+    if (r == WSLAY_ERR_NOMEM || ws->out_of_memory)
+        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+    if (r != 0) /* a framing error wslay would close without a status code */
+        return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "invalid frame");
+    return pump_output(ws);
+}
+
+static int open_wslay(secchat_ws *ws)
+{
+    static const struct wslay_event_callbacks callbacks = {
+        on_wslay_recv, on_wslay_send, on_wslay_genmask, on_wslay_frame_start, on_wslay_chunk, NULL, on_wslay_message,
+    };
+    int r = ws->is_server ? wslay_event_context_server_init(&ws->wslay, &callbacks, ws)
+                          : wslay_event_context_client_init(&ws->wslay, &callbacks, ws);
+    if (r != 0) {
+        ws->wslay = NULL;
+        return SECCHAT_ERR_NO_MEMORY;
+    }
+    wslay_event_config_set_no_buffering(ws->wslay, 1);
+    wslay_event_config_set_max_recv_msg_length(ws->wslay, ws->limits.max_message);
+    ws->state = SECCHAT_WS_STATE_OPEN;
+    return deliver(ws, SECCHAT_WS_EVENT_OPEN, NULL, 0);
+}
+
+/* ---- the opening handshake ----------------------------------------------- */
+
+static int fail_upgrade(secchat_ws *ws, int error)
+{
+    ws->failure = error;
+    const char *text = secchat_strerror(error);
+    if (ws->is_server && sc_http_write_refusal(&ws->out, error) != SECCHAT_OK)
+        ws->failure = SECCHAT_ERR_NO_MEMORY;
+    /* No WebSocket close code exists yet; report it as a protocol error. */
+    set_close_reason(ws, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, (const uint8_t *)text, strlen(text));
+    enter_closed(ws);
+    return ws->failure;
+}
+
+static int feed_upgrade(secchat_ws *ws, const uint8_t *data, size_t len)
+{
+    size_t before = sc_buf_pending(&ws->http_in);
+    if (sc_buf_append(&ws->http_in, data, len) != SECCHAT_OK)
+        return fail_upgrade(ws, SECCHAT_ERR_NO_MEMORY);
+    const uint8_t *block = sc_buf_peek(&ws->http_in);
+    size_t have = sc_buf_pending(&ws->http_in);
+    size_t end = sc_http_header_end(block, have);
+    if (end == 0)
+        return have > SECCHAT_WS_MAX_HEADER_BLOCK ? fail_upgrade(ws, SECCHAT_ERR_HTTP_TOO_LARGE) : SECCHAT_OK;
+    if (end > SECCHAT_WS_MAX_HEADER_BLOCK)
+        return fail_upgrade(ws, SECCHAT_ERR_HTTP_TOO_LARGE);
+
+    int rc;
+    if (ws->is_server) {
+        rc = sc_http_parse_request(block, end, &ws->request);
+        if (rc != SECCHAT_OK)
+            return fail_upgrade(ws, rc);
+        ws->have_request = 1;
+        rc = sc_http_write_switching(&ws->out, ws->request.key);
+    } else {
+        int status = 0;
+        rc = sc_http_check_response(block, end, ws->key, &status);
+    }
+    if (rc != SECCHAT_OK)
+        return fail_upgrade(ws, rc);
+    rc = open_wslay(ws);
+    if (rc != SECCHAT_OK)
+        return fail_upgrade(ws, rc);
+    /* Bytes after the header block already belong to the WebSocket stream;
+     * they are the tail of this call's data, so no copy is needed. */
+    size_t rest = before + len - end;
+    sc_buf_free(&ws->http_in);
+    return rest ? feed_frames(ws, data + len - rest, rest) : SECCHAT_OK;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+static int ws_new(secchat_ws **out, int is_server, const secchat_ws_limits *limits)
+{
+    int rc = sc_crypto_init();
+    if (rc != SECCHAT_OK)
+        return rc;
+    secchat_ws *ws = sc_alloc(sizeof *ws);
+    if (!ws)
+        return SECCHAT_ERR_NO_MEMORY;
+    ws->is_server = is_server;
+    ws->state = SECCHAT_WS_STATE_CONNECTING;
+    ws->limits.max_message = SECCHAT_WS_DEFAULT_MAX_MESSAGE;
+    ws->limits.max_output = SECCHAT_WS_DEFAULT_MAX_OUTPUT;
+    if (limits && limits->max_message)
+        ws->limits.max_message = limits->max_message;
+    if (limits && limits->max_output)
+        ws->limits.max_output = limits->max_output;
+    rc = is_server ? SECCHAT_OK : sc_ws_masker_init(&ws->masker);
+    if (rc != SECCHAT_OK) {
+        secchat_ws_free(ws);
+        return rc;
+    }
+    *out = ws;
+    return SECCHAT_OK;
+}
+
+SECCHAT_API int secchat_ws_new_server(secchat_ws **out, const secchat_ws_limits *limits)
+{
+    if (!out)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (limits && limits->max_message > 0x7fffffffu)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    return ws_new(out, 1, limits);
+}
+
+SECCHAT_API int secchat_ws_new_client(secchat_ws **out, const char *url, const secchat_ws_limits *limits)
+{
+    if (!out || !url)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (limits && limits->max_message > 0x7fffffffu)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    secchat_ws_url parsed;
+    int rc = secchat_ws_url_parse(&parsed, url);
+    if (rc != SECCHAT_OK)
+        return rc;
+    secchat_ws *ws;
+    rc = ws_new(&ws, 0, limits);
+    if (rc != SECCHAT_OK)
+        return rc;
+    rc = sc_ws_new_key(ws->key);
+    if (rc == SECCHAT_OK)
+        rc = sc_http_write_request(&ws->out, &parsed, ws->key);
+    if (rc != SECCHAT_OK) {
+        secchat_ws_free(ws);
+        return rc;
+    }
+    *out = ws;
+    return SECCHAT_OK;
+}
+
+SECCHAT_API void secchat_ws_free(secchat_ws *ws)
+{
+    if (!ws)
+        return;
+    if (ws->wslay)
+        wslay_event_context_free(ws->wslay);
+    sc_buf_free(&ws->http_in);
+    sc_buf_free(&ws->msg);
+    sc_buf_free(&ws->out);
+    sc_buf_free(&ws->events);
+    sc_free_secret(ws, sizeof *ws);
+}
+
+SECCHAT_API int secchat_ws_feed(secchat_ws *ws, const uint8_t *data, size_t len)
+{
+    if (!ws || (!data && len))
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    release_event(ws);
+    if (ws->failure)
+        return ws->failure;
+    if (len == 0 || ws->state == SECCHAT_WS_STATE_CLOSED)
+        return SECCHAT_OK; /* bytes after the close handshake mean nothing */
+    if (ws->state == SECCHAT_WS_STATE_CONNECTING)
+        return feed_upgrade(ws, data, len);
+    return feed_frames(ws, data, len);
+}
+
+SECCHAT_API void secchat_ws_feed_eof(secchat_ws *ws)
+{
+    if (!ws || ws->state == SECCHAT_WS_STATE_CLOSED)
+        return;
+    release_event(ws);
+    if (!ws->failure)
+        ws->failure = SECCHAT_ERR_WS_CONNECTION_LOST;
+    if (ws->wslay) {
+        wslay_event_shutdown_read(ws->wslay);
+        wslay_event_shutdown_write(ws->wslay);
+    }
+    const char *text = secchat_strerror(SECCHAT_ERR_WS_CONNECTION_LOST);
+    set_close_reason(ws, SECCHAT_WS_CLOSE_ABNORMAL, (const uint8_t *)text, strlen(text));
+    enter_closed(ws);
+}
+
+SECCHAT_API const uint8_t *secchat_ws_output(const secchat_ws *ws, size_t *len)
+{
+    if (!ws) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = sc_buf_pending(&ws->out);
+    return sc_buf_peek(&ws->out);
+}
+
+SECCHAT_API void secchat_ws_output_consumed(secchat_ws *ws, size_t n)
+{
+    if (ws)
+        sc_buf_consume(&ws->out, n);
+}
+
+SECCHAT_API int secchat_ws_next_event(secchat_ws *ws, secchat_ws_event *ev)
+{
+    if (!ws || !ev)
+        return 0;
+    release_event(ws);
+    memset(ev, 0, sizeof *ev);
+    if (sc_buf_pending(&ws->events) == 0)
+        return 0;
+    ws_event_record rec;
+    const uint8_t *p = sc_buf_peek(&ws->events);
+    memcpy(&rec, p, sizeof rec);
+    ev->type = (enum secchat_ws_event_type)rec.type;
+    ev->data = rec.len ? p + sizeof rec : NULL;
+    ev->len = rec.len;
+    if (ev->type == SECCHAT_WS_EVENT_CLOSED) {
+        ev->close_code = ws->close_code;
+        ev->reason = ws->close_reason;
+        ev->error = ws->failure;
+    }
+    ws->event_to_release = sizeof rec + rec.len;
+    return 1;
+}
+
+/* Why a message or control frame cannot be sent now. */
+static int send_refusal(const secchat_ws *ws)
+{
+    if (ws->failure)
+        return ws->failure;
+    if (ws->state == SECCHAT_WS_STATE_CONNECTING)
+        return SECCHAT_ERR_BAD_STATE;
+    if (ws->state != SECCHAT_WS_STATE_OPEN || !wslay_event_get_write_enabled(ws->wslay) ||
+        wslay_event_get_close_sent(ws->wslay))
+        return SECCHAT_ERR_WS_CLOSED;
+    return SECCHAT_OK;
+}
+
+static int queue_frame(secchat_ws *ws, uint8_t opcode, const uint8_t *data, size_t len)
+{
+    struct wslay_event_msg msg = {opcode, data, len};
+    int r = wslay_event_queue_msg(ws->wslay, &msg);
+    if (r == WSLAY_ERR_NOMEM)
+        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+    if (r != 0)
+        return SECCHAT_ERR_WS_CLOSED;
+    return pump_output(ws);
+}
+
+uint8_t *sc_ws_message_begin(secchat_ws *ws, size_t len, int *error)
+{
+    int rc = len > 0x7fffffffu ? SECCHAT_ERR_INVALID_ARGUMENT : send_refusal(ws);
+    if (rc == SECCHAT_OK && sc_buf_pending(&ws->out) > ws->limits.max_output)
+        rc = SECCHAT_ERR_WS_OUTPUT_FULL;
+    uint8_t header[SC_WS_MAX_FRAME_HEADER], mask[4];
+    size_t hlen = 0;
+    uint8_t *frame = NULL;
+    if (rc == SECCHAT_OK) {
+        if (!ws->is_server)
+            sc_ws_masker_fill(&ws->masker, mask, sizeof mask);
+        hlen = sc_ws_frame_header(header, WSLAY_BINARY_FRAME, len, ws->is_server ? NULL : mask);
+        frame = sc_buf_extend(&ws->out, hlen + len);
+        if (!frame)
+            rc = SECCHAT_ERR_NO_MEMORY;
+    }
+    if (rc != SECCHAT_OK) {
+        *error = rc;
+        return NULL;
+    }
+    memcpy(frame, header, hlen);
+    ws->frame_start = (size_t)(frame - ws->out.data);
+    ws->frame_header = hlen;
+    ws->frame_len = len;
+    return frame + hlen;
+}
+
+void sc_ws_message_commit(secchat_ws *ws)
+{
+    uint8_t *frame = ws->out.data + ws->frame_start;
+    if (!ws->is_server) /* the key is the last 4 bytes of the header */
+        sc_ws_mask(frame + ws->frame_header, ws->frame_len, frame + ws->frame_header - 4);
+}
+
+void sc_ws_message_abort(secchat_ws *ws)
+{
+    size_t n = ws->frame_header + ws->frame_len;
+    secchat_memzero(ws->out.data + ws->frame_start, n);
+    ws->out.len -= n;
+}
+
+SECCHAT_API int secchat_ws_send(secchat_ws *ws, const uint8_t *msg, size_t len)
+{
+    if (!ws || (!msg && len))
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    int rc;
+    uint8_t *payload = sc_ws_message_begin(ws, len, &rc);
+    if (!payload)
+        return rc;
+    if (len)
+        memcpy(payload, msg, len);
+    sc_ws_message_commit(ws);
+    return SECCHAT_OK;
+}
+
+/* The codes RFC 6455 section 7.4 defines for sending, and the 3000-4999
+ * ranges. 1012-1014 (registered later with IANA) are left out: wslay, and
+ * with it our own receiving side, treats them as invalid. */
+static int sendable_close_code(uint16_t code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+}
+
+SECCHAT_API int secchat_ws_close(secchat_ws *ws, uint16_t code, const char *reason)
+{
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (!ws || !sendable_close_code(code) || rlen > SECCHAT_WS_MAX_CLOSE_REASON ||
+        !secchat_utf8_valid((const uint8_t *)reason, rlen))
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    if (ws->state == SECCHAT_WS_STATE_CONNECTING && !ws->failure)
+        return SECCHAT_ERR_BAD_STATE;
+    if (ws->failure || ws->state != SECCHAT_WS_STATE_OPEN || wslay_event_get_close_sent(ws->wslay) ||
+        wslay_event_get_close_received(ws->wslay))
+        return SECCHAT_OK; /* already closing or closed */
+    int r = wslay_event_queue_close(ws->wslay, code, (const uint8_t *)reason, rlen);
+    if (r == WSLAY_ERR_NOMEM)
+        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+    if (r != 0)
+        return SECCHAT_OK;
+    ws->close_initiated = 1;
+    set_close_reason(ws, code, (const uint8_t *)reason, rlen);
+    return pump_output(ws);
+}
+
+SECCHAT_API int secchat_ws_ping(secchat_ws *ws, uint64_t now_ms)
+{
+    if (!ws)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    int rc = send_refusal(ws);
+    if (rc != SECCHAT_OK || ws->ping_outstanding)
+        return rc;
+    /* The payload names this ping, so a late pong for an older one is told apart. */
+    sc_store64_be(ws->ping_payload, now_ms);
+    rc = queue_frame(ws, WSLAY_PING, ws->ping_payload, sizeof ws->ping_payload);
+    if (rc == SECCHAT_OK) {
+        ws->ping_outstanding = 1;
+        ws->ping_sent_ms = now_ms;
+    }
+    return rc;
+}
+
+SECCHAT_API int secchat_ws_ping_overdue(const secchat_ws *ws, uint64_t now_ms, uint64_t timeout_ms)
+{
+    return ws && ws->ping_outstanding && now_ms >= ws->ping_sent_ms && now_ms - ws->ping_sent_ms >= timeout_ms;
+}
+
+SECCHAT_API enum secchat_ws_state secchat_ws_state(const secchat_ws *ws)
+{
+    return ws ? ws->state : SECCHAT_WS_STATE_CLOSED;
+}
+
+SECCHAT_API const char *secchat_ws_request_path(const secchat_ws *ws)
+{
+    return ws && ws->have_request ? ws->request.path : NULL;
+}
