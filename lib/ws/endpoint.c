@@ -2,24 +2,29 @@
  * secchat_ws: one WebSocket endpoint as a sans-I/O engine.
  *
  * Before the upgrade the endpoint collects the HTTP header block (http_*.c
- * check it). After it, wslay's event API parses every incoming frame: its
- * recv callback is served from the bytes of the current secchat_ws_feed
- * call, and its callbacks turn complete messages into events. wslay runs
- * unbuffered for data frames: their payload is appended straight to one
- * reassembly buffer here, which saves wslay's per-chunk allocation and the
- * copy that flattens them. Control frames (ping, pong, close) and the close
- * handshake are wslay's, its frames reaching our output queue through its
- * send callback. Outgoing binary messages are framed here (frame.c) directly
- * into the output queue. Nothing here blocks or does I/O.
+ * check it). After it, wslay's event API parses and validates every
+ * incoming frame and keeps the close-handshake state: its recv callback is
+ * served from the bytes of the current secchat_ws_feed call, and its
+ * callbacks turn complete messages into events. wslay runs unbuffered for
+ * data frames: their payload goes straight into one reassembly buffer here.
+ *
+ * Every byte we send is written here (frame.c), not by wslay: binary
+ * messages go straight into the output queue without a copy, control frames
+ * (pong, close, ping) as soon as they are due. wslay's own output, which
+ * mirrors the control frames for its bookkeeping, is discarded. That lets
+ * one wslay setup serve both roles: wslay always runs as a client-side
+ * parser, reading unmasked frames; a server endpoint first passes its input
+ * through unmask.c, which checks and strips the clients' masks a word at a
+ * time (wslay's byte-at-a-time loop cost a quarter of the message path).
  *
  * Failing the connection (RFC 6455 section 7.1.7) happens on two paths:
- *  - what wslay detects itself (bad masking, reserved bits, unknown opcodes,
- *    oversized messages, bad close codes, bad UTF-8 in a close reason) it
- *    answers with its own close frame, whose code we read back after sending;
- *  - what we detect (text messages, 1-byte close payloads) and the framing
- *    errors for which wslay would send a close frame *without* a status code
- *    (fragmented or oversized control frames, non-minimal lengths), we answer
- *    with a close frame we write ourselves, after stopping wslay's output.
+ *  - what wslay detects (reserved bits, unknown opcodes, bad fragmentation,
+ *    oversized control frames, non-minimal lengths, bad close codes, masked
+ *    server frames) it answers by queueing a close frame; we read its code
+ *    back and write that close frame ourselves;
+ *  - what we detect (unmasked client frames, text messages, oversized
+ *    messages, 1-byte close payloads, bad UTF-8 in a close reason, and any
+ *    failure of the layer above) we close ourselves, after stopping wslay.
  */
 #include <string.h>
 #include <wslay/wslay.h>
@@ -32,6 +37,7 @@
 #include "ws/frame.h"
 #include "ws/http.h"
 #include "ws/mask.h"
+#include "ws/unmask.h"
 
 /* Events wait in a byte queue as a header followed by their data. */
 typedef struct ws_event_record {
@@ -72,15 +78,16 @@ struct secchat_ws {
     const char *pending_reason;
 
     int close_initiated; /* we sent the first close frame */
+    int close_written;   /* a close frame of ours is in the output: nothing may follow it */
     uint16_t close_code;
     char close_reason[SECCHAT_WS_MAX_CLOSE_REASON + 1];
-    int out_of_memory;
 
     int ping_outstanding;
     uint64_t ping_sent_ms;
     uint8_t ping_payload[8];
 
     sc_ws_masker masker;
+    sc_ws_unmasker unmasker; /* server: the clients' frames */
 };
 
 /* ---- events ------------------------------------------------------------- */
@@ -129,23 +136,39 @@ static void enter_closed(secchat_ws *ws)
 
 /* ---- failing the connection ------------------------------------------- */
 
-static int append_close_frame(secchat_ws *ws, uint16_t code, const char *reason)
+/* Writes one final control frame (masked when we are the client). */
+static int write_control(secchat_ws *ws, uint8_t opcode, const uint8_t *payload, size_t len)
 {
-    size_t rlen = reason ? strlen(reason) : 0;
-    if (rlen > SECCHAT_WS_MAX_CLOSE_REASON)
-        rlen = SECCHAT_WS_MAX_CLOSE_REASON;
-    uint8_t frame[SC_WS_MAX_FRAME_HEADER + 2 + SECCHAT_WS_MAX_CLOSE_REASON];
+    uint8_t frame[SC_WS_MAX_FRAME_HEADER + 125];
     uint8_t mask[4];
+    if (len > 125)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
     if (!ws->is_server)
         sc_ws_masker_fill(&ws->masker, mask, sizeof mask);
-    size_t n = sc_ws_frame_header(frame, WSLAY_CONNECTION_CLOSE, 2 + rlen, ws->is_server ? NULL : mask);
-    frame[n] = (uint8_t)(code >> 8);
-    frame[n + 1] = (uint8_t)code;
-    if (rlen)
-        memcpy(frame + n + 2, reason, rlen);
+    size_t n = sc_ws_frame_header(frame, opcode, len, ws->is_server ? NULL : mask);
+    if (len)
+        memcpy(frame + n, payload, len);
     if (!ws->is_server)
-        sc_ws_mask(frame + n, 2 + rlen, mask);
-    return sc_buf_append(&ws->out, frame, n + 2 + rlen);
+        sc_ws_mask(frame + n, len, mask);
+    return sc_buf_append(&ws->out, frame, n + len);
+}
+
+/* Writes our close frame: code 0 means an empty payload (no status code). */
+static int write_close(secchat_ws *ws, uint16_t code, const uint8_t *reason, size_t rlen)
+{
+    uint8_t payload[2 + SECCHAT_WS_MAX_CLOSE_REASON];
+    size_t n = 0;
+    if (rlen > SECCHAT_WS_MAX_CLOSE_REASON)
+        rlen = SECCHAT_WS_MAX_CLOSE_REASON;
+    if (code) {
+        payload[0] = (uint8_t)(code >> 8);
+        payload[1] = (uint8_t)code;
+        if (rlen)
+            memcpy(payload + 2, reason, rlen);
+        n = 2 + rlen;
+    }
+    ws->close_written = 1;
+    return write_control(ws, WSLAY_CONNECTION_CLOSE, payload, n);
 }
 
 /*
@@ -157,13 +180,12 @@ static int fail_with_close(secchat_ws *ws, int error, uint16_t code, const char 
     if (ws->failure)
         return ws->failure;
     ws->failure = error;
-    int close_sent = ws->wslay && wslay_event_get_close_sent(ws->wslay);
     if (ws->wslay) {
         wslay_event_shutdown_read(ws->wslay);
         wslay_event_shutdown_write(ws->wslay);
     }
-    if (!close_sent && code) {
-        if (append_close_frame(ws, code, reason) != SECCHAT_OK)
+    if (!ws->close_written && code) {
+        if (write_close(ws, code, (const uint8_t *)reason, reason ? strlen(reason) : 0) != SECCHAT_OK)
             ws->failure = SECCHAT_ERR_NO_MEMORY;
         set_close_reason(ws, code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
     } else if (!ws->close_code) {
@@ -217,23 +239,17 @@ static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
     return (ssize_t)n;
 }
 
+/* wslay's copy of our control frames: it only keeps its state by them. */
 static ssize_t on_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
 {
-    (void)flags;
-    secchat_ws *ws = user;
-    if (sc_buf_append(&ws->out, data, len) != SECCHAT_OK) {
-        ws->out_of_memory = 1;
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
+    (void)ctx, (void)data, (void)flags, (void)user;
     return (ssize_t)len;
 }
 
 static int on_wslay_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
 {
-    (void)ctx;
-    secchat_ws *ws = user;
-    sc_ws_masker_fill(&ws->masker, buf, len);
+    (void)ctx, (void)user;
+    memset(buf, 0, len); /* masks a frame that is discarded */
     return 0;
 }
 
@@ -303,6 +319,10 @@ static void on_wslay_message(wslay_event_context_ptr ctx, const struct wslay_eve
         rc = deliver(ws, SECCHAT_WS_EVENT_MESSAGE, sc_buf_peek(&ws->msg), sc_buf_pending(&ws->msg));
         reset_message(ws);
         break;
+    case WSLAY_PING: /* wslay queued its pong; ours goes out now, in order */
+        if (!ws->close_written)
+            rc = write_control(ws, WSLAY_PONG, arg->msg, arg->msg_length);
+        break;
     case WSLAY_PONG:
         if (ws->ping_outstanding && arg->msg_length == sizeof ws->ping_payload &&
             memcmp(arg->msg, ws->ping_payload, sizeof ws->ping_payload) == 0)
@@ -321,10 +341,14 @@ static void on_wslay_message(wslay_event_context_ptr ctx, const struct wslay_eve
         if (!ws->close_initiated) {
             uint16_t code = arg->status_code ? arg->status_code : SECCHAT_WS_CLOSE_NO_STATUS;
             size_t rlen = arg->msg_length >= 2 ? arg->msg_length - 2 : 0;
-            set_close_reason(ws, code, arg->msg_length >= 2 ? arg->msg + 2 : NULL, rlen);
+            const uint8_t *reason = arg->msg_length >= 2 ? arg->msg + 2 : NULL;
+            set_close_reason(ws, code, reason, rlen);
+            /* The echo carries the peer's code (RFC 6455 section 5.5.1). */
+            if (!ws->close_written)
+                rc = write_close(ws, arg->status_code, reason, rlen);
         }
         break;
-    default: /* PING: wslay answers it; TEXT never gets here (failed at its start) */
+    default: /* TEXT never gets here: it failed at its start */
         break;
     }
     if (rc != SECCHAT_OK)
@@ -352,7 +376,7 @@ static int pump_output(secchat_ws *ws)
 {
     if (ws->failure || !ws->wslay || ws->in_recv)
         return ws->failure;
-    if (wslay_event_send(ws->wslay) != 0 || ws->out_of_memory)
+    if (wslay_event_send(ws->wslay) != 0)
         return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, 0, "out of memory");
     int sent = wslay_event_get_close_sent(ws->wslay);
     int received = wslay_event_get_close_received(ws->wslay);
@@ -363,6 +387,8 @@ static int pump_output(secchat_ws *ws)
          * if ours had gone out first (we were closing), it could not send one. */
         uint16_t code = sent && !ws->close_initiated ? wslay_event_get_status_code_sent(ws->wslay) : 0;
         ws->failure = code ? error_for_code(code) : SECCHAT_ERR_WS_PROTOCOL;
+        if (code && !ws->close_written && write_close(ws, code, NULL, 0) != SECCHAT_OK)
+            ws->failure = SECCHAT_ERR_NO_MEMORY;
         const char *text = secchat_strerror(ws->failure);
         set_close_reason(ws, code ? code : ws->close_code, (const uint8_t *)text, strlen(text));
         enter_closed(ws);
@@ -372,7 +398,8 @@ static int pump_output(secchat_ws *ws)
     return ws->failure;
 }
 
-static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
+/* Runs wslay over bytes in the form it reads: unmasked frames. */
+static int run_wslay(secchat_ws *ws, const uint8_t *data, size_t len)
 {
     ws->in = data;
     ws->in_len = len;
@@ -385,11 +412,35 @@ static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
         return ws->failure;
     if (ws->pending_error)
         return fail_with_close(ws, ws->pending_error, ws->pending_code, ws->pending_reason);
-    if (r == WSLAY_ERR_NOMEM || ws->out_of_memory)
+    if (r == WSLAY_ERR_NOMEM)
         return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
     if (r != 0) /* a framing error wslay would close without a status code */
         return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "invalid frame");
     return pump_output(ws);
+}
+
+/* Unmasking happens in slices of this size, on the stack. */
+#define WS_UNMASK_SLICE 4096
+
+static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
+{
+    if (!ws->is_server)
+        return run_wslay(ws, data, len);
+    uint8_t slice[WS_UNMASK_SLICE + SC_WS_MAX_FRAME_HEADER];
+    while (len > 0 && !ws->failure && wslay_event_get_read_enabled(ws->wslay)) {
+        size_t take = len < WS_UNMASK_SLICE ? len : WS_UNMASK_SLICE, n = 0;
+        int unmasked = sc_ws_unmask_stream(&ws->unmasker, data, take, slice, &n) == 0;
+        int rc = n ? run_wslay(ws, slice, n) : SECCHAT_OK;
+        secchat_memzero(slice, n); /* it held the payload in the clear */
+        if (rc != SECCHAT_OK)
+            return rc;
+        if (!unmasked) /* RFC 6455 section 5.1: a server closes on an unmasked frame */
+            return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR,
+                                   "client frame not masked");
+        data += take;
+        len -= take;
+    }
+    return ws->failure;
 }
 
 static int open_wslay(secchat_ws *ws)
@@ -397,8 +448,8 @@ static int open_wslay(secchat_ws *ws)
     static const struct wslay_event_callbacks callbacks = {
         on_wslay_recv, on_wslay_send, on_wslay_genmask, on_wslay_frame_start, on_wslay_chunk, NULL, on_wslay_message,
     };
-    int r = ws->is_server ? wslay_event_context_server_init(&ws->wslay, &callbacks, ws)
-                          : wslay_event_context_client_init(&ws->wslay, &callbacks, ws);
+    /* Both roles: wslay reads unmasked frames (see the top of this file). */
+    int r = wslay_event_context_client_init(&ws->wslay, &callbacks, ws);
     if (r != 0) {
         ws->wslay = NULL;
         return SECCHAT_ERR_NO_MEMORY;
@@ -613,21 +664,9 @@ static int send_refusal(const secchat_ws *ws)
         return ws->failure;
     if (ws->state == SECCHAT_WS_STATE_CONNECTING)
         return SECCHAT_ERR_BAD_STATE;
-    if (ws->state != SECCHAT_WS_STATE_OPEN || !wslay_event_get_write_enabled(ws->wslay) ||
-        wslay_event_get_close_sent(ws->wslay))
+    if (ws->state != SECCHAT_WS_STATE_OPEN || ws->close_written || wslay_event_get_close_received(ws->wslay))
         return SECCHAT_ERR_WS_CLOSED;
     return SECCHAT_OK;
-}
-
-static int queue_frame(secchat_ws *ws, uint8_t opcode, const uint8_t *data, size_t len)
-{
-    struct wslay_event_msg msg = {opcode, data, len};
-    int r = wslay_event_queue_msg(ws->wslay, &msg);
-    if (r == WSLAY_ERR_NOMEM)
-        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
-    if (r != 0)
-        return SECCHAT_ERR_WS_CLOSED;
-    return pump_output(ws);
 }
 
 uint8_t *sc_ws_message_begin(secchat_ws *ws, size_t len, int *error)
@@ -701,11 +740,12 @@ SECCHAT_API int secchat_ws_close(secchat_ws *ws, uint16_t code, const char *reas
         return SECCHAT_ERR_INVALID_ARGUMENT;
     if (ws->state == SECCHAT_WS_STATE_CONNECTING && !ws->failure)
         return SECCHAT_ERR_BAD_STATE;
-    if (ws->failure || ws->state != SECCHAT_WS_STATE_OPEN || wslay_event_get_close_sent(ws->wslay) ||
+    if (ws->failure || ws->state != SECCHAT_WS_STATE_OPEN || ws->close_written ||
         wslay_event_get_close_received(ws->wslay))
         return SECCHAT_OK; /* already closing or closed */
+    /* wslay gets the close too: it keeps the close-handshake state. */
     int r = wslay_event_queue_close(ws->wslay, code, (const uint8_t *)reason, rlen);
-    if (r == WSLAY_ERR_NOMEM)
+    if (r == WSLAY_ERR_NOMEM || (r == 0 && write_close(ws, code, (const uint8_t *)reason, rlen) != SECCHAT_OK))
         return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
     if (r != 0)
         return SECCHAT_OK;
@@ -723,7 +763,7 @@ SECCHAT_API int secchat_ws_ping(secchat_ws *ws, uint64_t now_ms)
         return rc;
     /* The payload names this ping, so a late pong for an older one is told apart. */
     sc_store64_be(ws->ping_payload, now_ms);
-    rc = queue_frame(ws, WSLAY_PING, ws->ping_payload, sizeof ws->ping_payload);
+    rc = write_control(ws, WSLAY_PING, ws->ping_payload, sizeof ws->ping_payload);
     if (rc == SECCHAT_OK) {
         ws->ping_outstanding = 1;
         ws->ping_sent_ms = now_ms;

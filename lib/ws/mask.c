@@ -2,6 +2,7 @@
 #include "ws/mask.h"
 
 #include <sodium.h>
+#include <string.h>
 
 #include "common/internal.h"
 
@@ -25,10 +26,16 @@ int sc_ws_masker_init(sc_ws_masker *m)
 
 void sc_ws_masker_fill(sc_ws_masker *m, uint8_t *out, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
+    while (len > 0) {
         if (m->used == sizeof m->pool)
             masker_refill(m);
-        out[i] = m->pool[m->used++];
+        size_t n = sizeof m->pool - m->used < len ? sizeof m->pool - m->used : len;
+        memcpy(out, m->pool + m->used, n);
+        /* Handed-out key bytes are not kept around. */
+        memset(m->pool + m->used, 0, n);
+        m->used += n;
+        out += n;
+        len -= n;
     }
 }
 
