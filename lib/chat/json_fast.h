@@ -16,8 +16,10 @@
 
 /*
  * Decodes json_len bytes at json into msg, unescaping the strings into
- * scratch (at least json_len + 1 bytes). The input must be valid UTF-8
- * (the caller checks it first, so that MESSAGE_UTF8 wins over everything).
+ * scratch (at least json_len + 1 bytes, not overlapping json: strings are
+ * copied in whole 8-byte words that may run past their end). The input
+ * must be valid UTF-8 (the caller checks it first, so that MESSAGE_UTF8
+ * wins over everything).
  *
  * Returns SECCHAT_OK, or the error jansson's path would return (MESSAGE_JSON,
  * NUL, DUPLICATE, NO_CONTENT) when the first problem lies inside the subset,

@@ -438,12 +438,22 @@ static int take_fields(secchat_message *msg, char *scratch, size_t scratch_len, 
 
 static int decode_jansson(secchat_message *msg, char *scratch, size_t scratch_len, const uint8_t *json, size_t json_len)
 {
+    /*
+     * A raw NUL byte is a syntax error where it stands, but jansson 2.14
+     * skips one that directly follows a number or true/false/null (its
+     * reader takes an unread NUL for the end of its one-character buffer),
+     * so it accepts {"ts":1\0}. So jansson reads only the bytes before the
+     * first NUL: any error it finds there comes first; if there is none, the
+     * NUL is the first error.
+     */
+    const uint8_t *nul = memchr(json, 0, json_len);
+    size_t len = nul != NULL ? (size_t)(nul - json) : json_len;
     json_error_t err;
     /* No JSON_ALLOW_NUL (\u0000 is an error), no JSON_DECODE_ANY (the top level is checked before). */
-    json_t *root = json_loadb((const char *)json, json_len, JSON_REJECT_DUPLICATES, &err);
+    json_t *root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL)
         return map_jansson_error(&err);
-    int rc = take_fields(msg, scratch, scratch_len, root);
+    int rc = nul != NULL ? SECCHAT_ERR_MESSAGE_JSON : take_fields(msg, scratch, scratch_len, root);
     json_decref(root);
     return rc;
 }

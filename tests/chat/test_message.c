@@ -272,6 +272,7 @@ static int is_ws(uint8_t c)
  * input first, then the first non-whitespace byte must be '{' (else
  * NOT_OBJECT; none at all is JSON), then json_loadb with
  * JSON_REJECT_DUPLICATES and its error mapped, then the field rules.
+ * The one correction: a raw NUL byte is an error where it stands.
  */
 static void ref_decode(ref_result *r, const uint8_t *in, size_t len)
 {
@@ -291,8 +292,16 @@ static void ref_decode(ref_result *r, const uint8_t *in, size_t len)
         r->rc = SECCHAT_ERR_MESSAGE_NOT_OBJECT;
         return;
     }
+    /* A raw NUL byte is a syntax error where it stands; jansson 2.14 skips one right after a number or a
+     * literal ({"ts":1\0} parses), so it reads only what comes before the first NUL. */
+    const uint8_t *nul = memchr(in, 0, len);
     json_error_t err;
-    json_t *root = json_loadb((const char *)in, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *root = json_loadb((const char *)in, nul ? (size_t)(nul - in) : len, JSON_REJECT_DUPLICATES, &err);
+    if (root != NULL && nul != NULL) {
+        json_decref(root);
+        r->rc = SECCHAT_ERR_MESSAGE_JSON;
+        return;
+    }
     if (root == NULL) {
         switch (json_error_code(&err)) {
         case json_error_duplicate_key:
@@ -1162,6 +1171,14 @@ static void test_decode_errors(void **state)
     static const char nul_after[] = "{\"content\":\"a\"}\0", nul_inside[] = "{\"content\":\"a\0\"}";
     expect_decode_error(nul_after, sizeof nul_after - 1, SECCHAT_ERR_MESSAGE_JSON);
     expect_decode_error(nul_inside, sizeof nul_inside - 1, SECCHAT_ERR_MESSAGE_JSON);
+    /* jansson alone would accept these: it skips a NUL right after a number or a literal. */
+    static const char nul_ts[] = "{\"content\":\"a\",\"ts\":-12\0}", nul_lit[] = "{\"content\":\"a\",\"x\":true\0}";
+    expect_decode_error(nul_ts, sizeof nul_ts - 1, SECCHAT_ERR_MESSAGE_JSON);
+    expect_decode_error(nul_lit, sizeof nul_lit - 1, SECCHAT_ERR_MESSAGE_JSON);
+    /* Errors before the NUL still come first. */
+    static const char dup_nul[] = "{\"x\":1,\"x\":2\0}", esc_nul[] = "{\"y\":1,\"content\":\"\\u0000\"\0";
+    expect_decode_error(dup_nul, sizeof dup_nul - 1, SECCHAT_ERR_MESSAGE_DUPLICATE);
+    expect_decode_error(esc_nul, sizeof esc_nul - 1, SECCHAT_ERR_MESSAGE_NUL);
 }
 
 static void test_decode_args(void **state)
