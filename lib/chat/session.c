@@ -217,6 +217,7 @@ static int session_new(secchat_session **out, const secchat_config *cfg, const c
     if (!s)
         return SECCHAT_ERR_NO_MEMORY;
     s->cfg = cfg;
+    s->events.wipe = 1; /* decrypted messages */
     int initiator = url != NULL;
     int rc = secchat_noise_new(&s->noise, cfg->protocol, initiator ? SECCHAT_NOISE_INITIATOR : SECCHAT_NOISE_RESPONDER);
     if (rc == SECCHAT_OK)

@@ -15,7 +15,8 @@ int sc_buf_reserve(sc_buf *b, size_t n)
     /* Reclaim the consumed head before growing: queues mostly drain fully. */
     if (b->head > 0 && b->cap - pending >= n && b->head >= pending) {
         memmove(b->data, b->data + b->head, pending);
-        sodium_memzero(b->data + pending, b->len - pending);
+        if (b->wipe)
+            sodium_memzero(b->data + pending, b->len - pending);
         b->head = 0;
         b->len = pending;
         return SECCHAT_OK;
@@ -25,14 +26,15 @@ int sc_buf_reserve(sc_buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < pending + n)
         cap *= 2;
-    /* No realloc: the old block must be wiped, which realloc would not do. */
+    /* No realloc: the old block may need wiping, which realloc would not do. */
     uint8_t *data = malloc(cap);
     if (!data)
         return SECCHAT_ERR_NO_MEMORY;
     if (pending)
         memcpy(data, b->data + b->head, pending);
     if (b->data) {
-        sodium_memzero(b->data, b->cap);
+        if (b->wipe)
+            sodium_memzero(b->data, b->cap);
         free(b->data);
     }
     b->data = data;
@@ -70,8 +72,9 @@ void sc_buf_consume(sc_buf *b, size_t n)
         n = pending;
     b->head += n;
     if (b->head == b->len) {
-        /* Cheap wipe of what was just consumed keeps plaintext short-lived. */
-        sodium_memzero(b->data, b->len);
+        /* Wiping what was just consumed keeps plaintext short-lived. */
+        if (b->wipe)
+            sodium_memzero(b->data, b->len);
         b->head = b->len = 0;
     }
 }
@@ -79,7 +82,8 @@ void sc_buf_consume(sc_buf *b, size_t n)
 void sc_buf_free(sc_buf *b)
 {
     if (b->data) {
-        sodium_memzero(b->data, b->cap);
+        if (b->wipe)
+            sodium_memzero(b->data, b->cap);
         free(b->data);
     }
     b->data = NULL;

@@ -1,7 +1,8 @@
 /*
  * A growable byte queue: bytes are appended at the tail and consumed from the
  * head. The engines use one for pending output and one for queued events.
- * Memory is wiped when it is released or moved, since it may hold plaintext.
+ * A queue that may hold plaintext is marked wipe: its bytes are then wiped
+ * when consumed, moved or released. Queues of ciphertext skip that cost.
  */
 #ifndef SC_COMMON_BUF_H
 #define SC_COMMON_BUF_H
@@ -14,6 +15,7 @@ typedef struct sc_buf {
     size_t head; /* first unconsumed byte */
     size_t len;  /* end of valid bytes (head <= len <= cap) */
     size_t cap;
+    int wipe; /* may hold plaintext: wipe what is consumed, moved or freed */
 } sc_buf;
 
 /* Bytes not yet consumed. */
@@ -40,7 +42,7 @@ uint8_t *sc_buf_extend(sc_buf *b, size_t n);
 /* Drops n bytes from the head (n <= pending). Resets to empty when drained. */
 void sc_buf_consume(sc_buf *b, size_t n);
 
-/* Wipes and releases the storage; the buffer is empty and reusable after. */
+/* Releases the storage (wiping it if marked); empty and reusable after. */
 void sc_buf_free(sc_buf *b);
 
 #endif /* SC_COMMON_BUF_H */

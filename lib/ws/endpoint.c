@@ -204,6 +204,8 @@ void sc_ws_set_hook(secchat_ws *ws, sc_ws_hook hook, void *arg)
 {
     ws->hook = hook;
     ws->hook_arg = arg;
+    /* Under a secure session, messages in and out are Noise ciphertext. */
+    ws->out.wipe = ws->msg.wipe = 0;
 }
 
 int sc_ws_failure(const secchat_ws *ws)
@@ -376,7 +378,8 @@ static int pump_output(secchat_ws *ws)
 {
     if (ws->failure || !ws->wslay || ws->in_recv)
         return ws->failure;
-    if (wslay_event_send(ws->wslay) != 0)
+    /* wslay only updates its close state here; skip the call when idle. */
+    if (wslay_event_want_write(ws->wslay) && wslay_event_send(ws->wslay) != 0)
         return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, 0, "out of memory");
     int sent = wslay_event_get_close_sent(ws->wslay);
     int received = wslay_event_get_close_received(ws->wslay);
@@ -431,7 +434,8 @@ static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
         size_t take = len < WS_UNMASK_SLICE ? len : WS_UNMASK_SLICE, n = 0;
         int unmasked = sc_ws_unmask_stream(&ws->unmasker, data, take, slice, &n) == 0;
         int rc = n ? run_wslay(ws, slice, n) : SECCHAT_OK;
-        secchat_memzero(slice, n); /* it held the payload in the clear */
+        if (ws->msg.wipe)
+            secchat_memzero(slice, n); /* it held the application's payload */
         if (rc != SECCHAT_OK)
             return rc;
         if (!unmasked) /* RFC 6455 section 5.1: a server closes on an unmasked frame */
@@ -522,6 +526,8 @@ static int ws_new(secchat_ws **out, int is_server, const secchat_ws_limits *limi
         return SECCHAT_ERR_NO_MEMORY;
     ws->is_server = is_server;
     ws->state = SECCHAT_WS_STATE_CONNECTING;
+    /* Used on its own, the endpoint carries the application's plaintext. */
+    ws->out.wipe = ws->msg.wipe = ws->events.wipe = 1;
     ws->limits.max_message = SECCHAT_WS_DEFAULT_MAX_MESSAGE;
     ws->limits.max_output = SECCHAT_WS_DEFAULT_MAX_OUTPUT;
     if (limits && limits->max_message)
