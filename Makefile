@@ -129,7 +129,7 @@ check: all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) CC="$(CC)" sh tests/run-all.sh $(if $(SANITIZE),--sanitized)
 
 # Threaded tests, run again under ThreadSanitizer.
-THREAD_TESTS := tests/noise/test_threads
+THREAD_TESTS := tests/noise/test_threads tests/chat/test_session_threads
 
 # The README's test command: set-up, the suite, the suite under ASan+UBSan,
 # and the threaded tests under TSan.

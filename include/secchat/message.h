@@ -14,7 +14,10 @@
  * Decoding accepts any JSON object with a string "content"; unknown members
  * are ignored, "sender" defaults to "", null counts as absent for the
  * optional fields. Strings must be valid UTF-8 without U+0000, and no member
- * may appear twice. Pure functions: no allocation, thread-safe.
+ * may appear twice. Errors are reported in this order: invalid UTF-8
+ * anywhere, then a first non-blank byte other than '{' (NOT_OBJECT), then
+ * the first problem in document order. Thread-safe, no global state; the
+ * common shape is decoded without allocating, anything else by jansson.
  */
 #ifndef SECCHAT_MESSAGE_H
 #define SECCHAT_MESSAGE_H
@@ -47,7 +50,8 @@ typedef struct secchat_message {
 
 /*
  * Writes msg as compact JSON into out (no NUL). *out_len receives the length,
- * or on BUFFER_TOO_SMALL the length needed. Strings must be valid UTF-8.
+ * or on BUFFER_TOO_SMALL the length needed (out NULL with cap 0 asks just
+ * that). Strings must be valid UTF-8. On error out's contents are unspecified.
  * Errors: INVALID_ARGUMENT (msg or content NULL), MESSAGE_UTF8,
  * MESSAGE_TOO_LARGE (over SECCHAT_MESSAGE_MAX), BUFFER_TOO_SMALL.
  */
@@ -56,11 +60,13 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_message_encode(const secchat_message
 
 /*
  * Parses json_len bytes of JSON into msg. The strings are unescaped into
- * scratch (at least SECCHAT_MESSAGE_SCRATCH(json_len) bytes) and msg points
- * into it, so scratch must outlive msg.
+ * scratch (at least SECCHAT_MESSAGE_SCRATCH(json_len) bytes, not overlapping
+ * json) and msg points into it, so scratch must outlive msg. On error msg is
+ * zeroed. \u0000 in any string (keys and ignored members too) is
+ * MESSAGE_NUL; a raw NUL byte is MESSAGE_JSON.
  * Errors: INVALID_ARGUMENT, BUFFER_TOO_SMALL (scratch), MESSAGE_UTF8,
  * MESSAGE_JSON, MESSAGE_NOT_OBJECT, MESSAGE_NO_CONTENT, MESSAGE_FIELD_TYPE,
- * MESSAGE_NUL, MESSAGE_DUPLICATE.
+ * MESSAGE_NUL, MESSAGE_DUPLICATE, NO_MEMORY (jansson's path).
  */
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_message_decode(secchat_message *msg, char *scratch, size_t scratch_len,
                                                            const uint8_t *json, size_t json_len);
