@@ -13,11 +13,12 @@
  * Two sizes: a 100-byte content (sender, type, room and ts set; one escape)
  * and a 4 KiB content (mixed ASCII and 2-byte UTF-8, a few escapes).
  *
- * Timing as in noise_bench.c: a short warm-up sizes the batches, then each
- * case runs BENCH_SECONDS (default 0.3) in 50 ms slices interleaved with the
- * jansson case it is compared with; ops/s is the median slice and the ratio
- * is the median of the slice-by-slice ratios. BENCH_ITERATIONS=n runs every
- * case exactly n times instead (for instruction counters).
+ * Timing by tests/common/bench_harness.c, as in noise_bench.c: a short
+ * warm-up sizes the batches, then each case runs BENCH_SECONDS (default 0.3)
+ * in 50 ms slices interleaved with the jansson case it is compared with;
+ * ops/s is the median slice and the ratio is the median of the
+ * slice-by-slice ratios. BENCH_ITERATIONS=n runs every case exactly n times
+ * instead (for instruction counters).
  *
  * A benchmark is a measurement: nothing here fails on timing. The program
  * exits non-zero only when a call fails or a result is wrong.
@@ -25,15 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
+#include "common/bench_harness.h"
 #include "secchat.h"
 
-#define SLICE_SECONDS 0.05
-#define MIN_SLICES 3
-#define MAX_SLICES 200
 #define DEFAULT_SECONDS 0.3
 
 static double bench_seconds = DEFAULT_SECONDS;
@@ -43,110 +41,6 @@ static void die(const char *what, int code)
 {
     fprintf(stderr, "message_bench: %s failed: %d (%s)\n", what, code, secchat_strerror(code));
     exit(1);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Measurement harness (as in noise_bench.c)                                */
-/* ------------------------------------------------------------------------ */
-
-typedef void (*work_fn)(void *ctx, unsigned long iterations);
-
-typedef struct workload {
-    work_fn fn;
-    void *ctx;
-    unsigned long batch;      /* iterations between two clock reads */
-    double rates[MAX_SLICES]; /* ops/s of each slice */
-    double ops;               /* median of rates */
-    double ratio;             /* median over slices of w[0]'s rate / this rate: how many times faster w[0] is */
-} workload;
-
-static void calibrate(workload *w, double warmup, double batch_target)
-{
-    unsigned long iters = 1;
-    double spent = 0, dt;
-    for (;;) {
-        double t0 = now();
-        w->fn(w->ctx, iters);
-        dt = now() - t0;
-        spent += dt;
-        if (dt >= batch_target || spent >= warmup || iters >= (1UL << 30))
-            break;
-        iters *= 2;
-    }
-    double scaled = dt > 0 ? (double)iters * batch_target / dt : (double)iters;
-    w->batch = scaled < 1 ? 1 : (unsigned long)scaled;
-    while (spent < warmup) {
-        double t0 = now();
-        w->fn(w->ctx, w->batch);
-        spent += now() - t0;
-    }
-}
-
-static double run_slice(workload *w, double seconds)
-{
-    unsigned long total = 0;
-    double t0 = now(), t;
-    do {
-        w->fn(w->ctx, w->batch);
-        total += w->batch;
-        t = now();
-    } while (t - t0 < seconds);
-    return (double)total / (t - t0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Runs w[0..n-1] for bench_seconds each, interleaved in slices (order reversed every other slice). */
-static void measure(workload *w, int n)
-{
-    if (bench_iterations > 0) {
-        for (int i = 0; i < n; i++) {
-            double t0 = now();
-            w[i].fn(w[i].ctx, bench_iterations);
-            w[i].ops = (double)bench_iterations / (now() - t0);
-        }
-        for (int i = 0; i < n; i++)
-            w[i].ratio = w[0].ops / w[i].ops;
-        return;
-    }
-    int slices = (int)(bench_seconds / SLICE_SECONDS + 0.5);
-    slices = slices < MIN_SLICES ? MIN_SLICES : slices > MAX_SLICES ? MAX_SLICES : slices;
-    double slice = bench_seconds / slices;
-    double warmup = bench_seconds / 10 < 0.05 ? bench_seconds / 10 : 0.05;
-    double batch_target = slice / 20 < 0.002 ? slice / 20 : 0.002;
-    double tmp[MAX_SLICES];
-
-    for (int i = 0; i < n; i++)
-        calibrate(&w[i], warmup, batch_target);
-    for (int s = 0; s < slices; s++)
-        for (int j = 0; j < n; j++) {
-            int k = (s % 2 == 0) ? j : n - 1 - j;
-            w[k].rates[s] = run_slice(&w[k], slice);
-        }
-    for (int i = 0; i < n; i++) {
-        for (int s = 0; s < slices; s++)
-            tmp[s] = w[0].rates[s] / w[i].rates[s];
-        w[i].ratio = median(tmp, slices);
-        memcpy(tmp, w[i].rates, (size_t)slices * sizeof *tmp);
-        w[i].ops = median(tmp, slices);
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -280,66 +174,17 @@ static void free_case(msg_case *c)
 /* Report                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* The value of the first "key<spaces>: value" line of a /proc file, or fallback. */
-static void proc_field(const char *path, const char *key, char *out, size_t cap, const char *fallback)
-{
-    snprintf(out, cap, "%s", fallback);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    char line[1024];
-    size_t key_len = strlen(key);
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, key, key_len) != 0 || (line[key_len] != ' ' && line[key_len] != '\t' && line[key_len] != ':'))
-            continue;
-        char *v = strchr(line, ':');
-        if (v == NULL)
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, "\n")] = '\0';
-        snprintf(out, cap, "%s", v);
-        break;
-    }
-    fclose(f);
-}
-
-/* One case; vs (if not NULL) is the jansson case it was interleaved with. */
-static void print_row(const char *name, const workload *w, size_t bytes, const workload *vs, const char *vs_name)
+/*
+ * One case; vs (if not NULL) is the jansson case it was interleaved with.
+ * "x faster" is w's rate / vs's rate (= vs's cost / w's cost), slice by slice.
+ */
+static void print_row(const char *name, const bench_workload *w, size_t bytes, const bench_workload *vs,
+                      const char *vs_name)
 {
     printf("  %-28s %10.1f %12.0f %9.1f", name, 1e9 / w->ops, w->ops, w->ops * (double)bytes / 1e6);
     if (vs != NULL)
-        printf("   %5.1fx faster than %s", vs->ratio, vs_name);
+        printf("   %5.1fx faster than %s", bench_rate_ratio(w, vs), vs_name);
     printf("\n");
-}
-
-static double env_seconds(void)
-{
-    const char *s = getenv("BENCH_SECONDS");
-    if (s == NULL || *s == '\0')
-        return DEFAULT_SECONDS;
-    char *end;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !(v > 0) || v > 3600) {
-        fprintf(stderr, "message_bench: ignoring BENCH_SECONDS=%s (want seconds > 0)\n", s);
-        return DEFAULT_SECONDS;
-    }
-    return v;
-}
-
-static unsigned long env_iterations(void)
-{
-    const char *s = getenv("BENCH_ITERATIONS");
-    if (s == NULL || *s == '\0')
-        return 0;
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0' || v == 0 || v > (1UL << 30)) {
-        fprintf(stderr, "message_bench: ignoring BENCH_ITERATIONS=%s (want a count > 0)\n", s);
-        return 0;
-    }
-    return v;
 }
 
 static void bench_size(const char *label, const char *content)
@@ -348,14 +193,14 @@ static void bench_size(const char *label, const char *content)
     setup_case(&c, content);
     printf("%s: content %zu B, JSON %zu B\n", label, strlen(content), c.json_len);
 
-    workload enc[2] = {{.fn = work_encode, .ctx = &c}, {.fn = work_dumpb, .ctx = &c}};
-    measure(enc, 2);
+    bench_workload enc[2] = {{.fn = work_encode, .ctx = &c}, {.fn = work_dumpb, .ctx = &c}};
+    bench_measure(enc, 2, bench_seconds, bench_iterations);
     print_row("secchat_message_encode", &enc[0], c.json_len, &enc[1], "json_dumpb");
     print_row("jansson json_dumpb", &enc[1], c.json_len, NULL, NULL);
 
-    workload dec[3] = {
+    bench_workload dec[3] = {
         {.fn = work_decode, .ctx = &c}, {.fn = work_loadb, .ctx = &c}, {.fn = work_decode_fallback, .ctx = &c}};
-    measure(dec, 3);
+    bench_measure(dec, 3, bench_seconds, bench_iterations);
     print_row("secchat_message_decode", &dec[0], c.json_len, &dec[1], "json_loadb");
     print_row("jansson json_loadb+decref", &dec[1], c.json_len, NULL, NULL);
     print_row("decode, fallback path (*)", &dec[2], c.json_unknown_len, NULL, NULL);
@@ -368,20 +213,17 @@ static void bench_size(const char *label, const char *content)
 
 int main(void)
 {
-    bench_seconds = env_seconds();
-    bench_iterations = env_iterations();
+    bench_seconds = bench_seconds_from_env("message_bench", DEFAULT_SECONDS);
+    bench_iterations = bench_iterations_from_env("message_bench");
 
-    char model[256], allowed[256];
-    proc_field("/proc/cpuinfo", "model name", model, sizeof model, "unknown");
-    proc_field("/proc/self/status", "Cpus_allowed_list", allowed, sizeof allowed, "unknown");
     printf("message_bench: libsecchat %s, jansson %s\n", secchat_version_string(), jansson_version_str());
-    printf("CPU: %s; allowed CPUs: %s\n", model, allowed);
+    bench_print_cpus();
     if (bench_iterations > 0)
         printf("%lu iterations per case (BENCH_ITERATIONS), once, no warm-up: timings not representative.\n",
                bench_iterations);
     else
         printf("%.2f s per case (BENCH_SECONDS), interleaved with jansson in %.0f ms slices.\n", bench_seconds,
-               SLICE_SECONDS * 1000);
+               BENCH_SLICE_SECONDS * 1000);
     printf("One core. Pin with: taskset -c 1 build/tests/bench/message_bench\n\n");
     printf("  %-28s %10s %12s %9s\n", "case", "ns/op", "ops/s", "MB/s");
 

@@ -34,10 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
+#include "common/bench_harness.h"
 #include "secchat.h"
 
 #define KEY_LEN 32
@@ -45,9 +45,6 @@
 #define NONCE_LEN 12
 #define HASH_LEN 32
 #define MAX_PLAINTEXT 16384
-#define SLICE_SECONDS 0.05 /* engine and raw alternate at this period */
-#define MIN_SLICES 3
-#define MAX_SLICES 200
 #define DEFAULT_SECONDS 1.0
 
 static const char HS_AESGCM[] = "Noise_XXpsk2_25519_AESGCM_SHA256";
@@ -68,118 +65,21 @@ static void check(int rc, const char *what)
         die(what, rc);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Measurement harness                                                      */
-/* ------------------------------------------------------------------------ */
-
-typedef void (*work_fn)(void *ctx, unsigned long iterations);
-
-typedef struct workload {
-    work_fn fn;
-    void *ctx;
-    unsigned long batch;      /* iterations between two clock reads */
-    double rates[MAX_SLICES]; /* ops/s of each slice */
-    double ops;               /* median of rates */
-    double overhead;          /* median over slices of rates[s] / engine's rates[s] - 1 */
-} workload;
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
 
 /*
- * Warm-up: doubles the iteration count until one call lasts batch_target,
- * then sizes the batch from that and keeps running until warmup has passed.
+ * Runs the engine case w[0] and its raw counterparts w[1..n-1] together
+ * (bench_measure). A function of its own, never inlined, because
+ * `valgrind --tool=callgrind --dump-before=measure` starts a new dump on
+ * entering it, one per case (docs/performance.md, "How to run").
  */
-static void calibrate(workload *w, double warmup, double batch_target)
+static NOINLINE void measure(bench_workload *w, int n)
 {
-    unsigned long iters = 1;
-    double spent = 0, dt;
-    for (;;) {
-        double t0 = now();
-        w->fn(w->ctx, iters);
-        dt = now() - t0;
-        spent += dt;
-        if (dt >= batch_target || spent >= warmup || iters >= (1UL << 30))
-            break;
-        iters *= 2;
-    }
-    double scaled = dt > 0 ? (double)iters * batch_target / dt : (double)iters;
-    w->batch = scaled < 1 ? 1 : (unsigned long)scaled;
-    while (spent < warmup) {
-        double t0 = now();
-        w->fn(w->ctx, w->batch);
-        spent += now() - t0;
-    }
-}
-
-static double run_slice(workload *w, double seconds)
-{
-    unsigned long total = 0;
-    double t0 = now(), t;
-    do {
-        w->fn(w->ctx, w->batch);
-        total += w->batch;
-        t = now();
-    } while (t - t0 < seconds);
-    return (double)total / (t - t0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/*
- * Runs the engine case w[0] and its raw counterparts w[1..n-1] for
- * bench_seconds each, interleaved in short slices (order reversed every
- * other slice). This machine's speed drifts by tens of percent over a few
- * hundred milliseconds; slices next to each other see the same speed, so
- * overheads are taken slice by slice and their median is reported.
- */
-static void measure(workload *w, int n)
-{
-    if (bench_iterations > 0) { /* exactly bench_iterations each, once: for instruction counters */
-        for (int i = 0; i < n; i++) {
-            double t0 = now();
-            w[i].fn(w[i].ctx, bench_iterations);
-            w[i].ops = (double)bench_iterations / (now() - t0);
-        }
-        for (int i = 0; i < n; i++)
-            w[i].overhead = w[0].ops / w[i].ops - 1;
-        return;
-    }
-    int slices = (int)(bench_seconds / SLICE_SECONDS + 0.5);
-    slices = slices < MIN_SLICES ? MIN_SLICES : slices > MAX_SLICES ? MAX_SLICES : slices;
-    double slice = bench_seconds / slices;
-    double warmup = bench_seconds / 10 < 0.05 ? bench_seconds / 10 : 0.05;
-    double batch_target = slice / 20 < 0.002 ? slice / 20 : 0.002;
-    double tmp[MAX_SLICES];
-
-    for (int i = 0; i < n; i++)
-        calibrate(&w[i], warmup, batch_target);
-    for (int s = 0; s < slices; s++)
-        for (int j = 0; j < n; j++) {
-            int k = (s % 2 == 0) ? j : n - 1 - j;
-            w[k].rates[s] = run_slice(&w[k], slice);
-        }
-    for (int i = 0; i < n; i++) {
-        for (int s = 0; s < slices; s++)
-            tmp[s] = w[i].rates[s] / w[0].rates[s] - 1; /* engine cost / raw cost - 1 */
-        w[i].overhead = median(tmp, slices);
-        memcpy(tmp, w[i].rates, (size_t)slices * sizeof *tmp);
-        w[i].ops = median(tmp, slices);
-    }
+    bench_measure(w, n, bench_seconds, bench_iterations);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -619,31 +519,6 @@ static void work_raw_chachapoly(void *ctx, unsigned long iterations)
 /* Report                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* The value of the first "key<spaces>: value" line of a /proc file, or fallback. */
-static void proc_field(const char *path, const char *key, char *out, size_t cap, const char *fallback)
-{
-    snprintf(out, cap, "%s", fallback);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    char line[1024];
-    size_t key_len = strlen(key);
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, key, key_len) != 0 || (line[key_len] != ' ' && line[key_len] != '\t' && line[key_len] != ':'))
-            continue;
-        char *v = strchr(line, ':');
-        if (v == NULL)
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, "\n")] = '\0';
-        snprintf(out, cap, "%s", v);
-        break;
-    }
-    fclose(f);
-}
-
 static int has_flag(const char *flags, const char *flag)
 {
     size_t n = strlen(flag);
@@ -656,14 +531,12 @@ static int has_flag(const char *flags, const char *flag)
 
 static void print_header(void)
 {
-    char model[256], flags[4096], allowed[256];
-    proc_field("/proc/cpuinfo", "model name", model, sizeof model, "unknown");
-    proc_field("/proc/cpuinfo", "flags", flags, sizeof flags, "");
-    proc_field("/proc/self/status", "Cpus_allowed_list", allowed, sizeof allowed, "unknown");
+    char flags[4096];
+    bench_proc_field("/proc/cpuinfo", "flags", flags, sizeof flags, "");
     int cpu_aes = has_flag(flags, "aes") && has_flag(flags, "pclmulqdq");
 
     printf("noise_bench: libsecchat %s, libsodium %s\n", secchat_version_string(), sodium_version_string());
-    printf("CPU: %s; allowed CPUs: %s\n", model, allowed);
+    bench_print_cpus();
     printf("AES-NI: %s (cpuinfo aes+pclmulqdq: %s; libsodium AES-GCM: %s)\n",
            cpu_aes && crypto_aead_aes256gcm_is_available() ? "yes" : "no", cpu_aes ? "yes" : "no",
            crypto_aead_aes256gcm_is_available() ? "available" : "unavailable");
@@ -673,49 +546,22 @@ static void print_header(void)
                bench_iterations);
     else
         printf("%.2f s per case (BENCH_SECONDS), interleaved with its raw case in %.0f ms slices.\n", bench_seconds,
-               SLICE_SECONDS * 1000);
+               BENCH_SLICE_SECONDS * 1000);
     printf("One core, both parties in this process. Pin with: taskset -c 1 make bench\n\n");
     printf("%-30s %12s %8s %12s %8s %10s %9s\n", "case", "ops/s", "GB/s", "raw ops/s", "raw GB/s", "engine/raw",
            "overhead");
 }
 
-static void print_row(const char *name, const workload *engine, const workload *raw, size_t bytes)
+/* engine/raw = engine cost / raw cost = raw rate / engine rate, slice by slice. */
+static void print_row(const char *name, const bench_workload *engine, const bench_workload *raw, size_t bytes)
 {
+    double ratio = bench_rate_ratio(raw, engine);
     if (bytes > 0)
         printf("%-30s %12.0f %8.3f %12.0f %8.3f %9.3fx %+8.1f%%\n", name, engine->ops,
-               engine->ops * (double)bytes / 1e9, raw->ops, raw->ops * (double)bytes / 1e9, 1 + raw->overhead,
-               raw->overhead * 100);
+               engine->ops * (double)bytes / 1e9, raw->ops, raw->ops * (double)bytes / 1e9, ratio, (ratio - 1) * 100);
     else
-        printf("%-30s %12.1f %8s %12.1f %8s %9.3fx %+8.1f%%\n", name, engine->ops, "-", raw->ops, "-",
-               1 + raw->overhead, raw->overhead * 100);
-}
-
-static double seconds_from_env(void)
-{
-    const char *s = getenv("BENCH_SECONDS");
-    if (s == NULL || *s == '\0')
-        return DEFAULT_SECONDS;
-    char *end;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !(v > 0) || v > 3600) {
-        fprintf(stderr, "noise_bench: ignoring BENCH_SECONDS=%s (want seconds > 0)\n", s);
-        return DEFAULT_SECONDS;
-    }
-    return v;
-}
-
-static unsigned long iterations_from_env(void)
-{
-    const char *s = getenv("BENCH_ITERATIONS");
-    if (s == NULL || *s == '\0')
-        return 0;
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0' || v == 0 || v > (1UL << 30)) {
-        fprintf(stderr, "noise_bench: ignoring BENCH_ITERATIONS=%s (want a count > 0)\n", s);
-        return 0;
-    }
-    return v;
+        printf("%-30s %12.1f %8s %12.1f %8s %9.3fx %+8.1f%%\n", name, engine->ops, "-", raw->ops, "-", ratio,
+               (ratio - 1) * 100);
 }
 
 static void bench_handshake(const hs_keys *keys)
@@ -729,7 +575,7 @@ static void bench_handshake(const hs_keys *keys)
     raw_hs_ctx raw = {keys, &ini, &res};
     self_check(keys, &ini, &res);
 
-    workload w[3] = {
+    bench_workload w[3] = {
         {.fn = work_engine_handshake, .ctx = (void *)keys},
         {.fn = work_x25519, .ctx = &x},
         {.fn = work_raw_handshake, .ctx = &raw},
@@ -741,15 +587,15 @@ static void bench_handshake(const hs_keys *keys)
     print_row("  vs inline over libsodium", &w[0], &w[2], 0);
     /* Split the engine's time with the slice-by-slice ratios, not the medians. */
     double total = 1e6 / w[0].ops;
-    double x25519 = total / (1 + w[1].overhead);
-    double inline_all = total / (1 + w[2].overhead);
+    double x25519 = total / bench_rate_ratio(&w[1], &w[0]);
+    double inline_all = total / bench_rate_ratio(&w[2], &w[0]);
     printf("  time per handshake %.1f us: X25519 %.1f us (%.0f%%),\n", total, x25519, 100 * x25519 / total);
     printf("  SHA-256/HMAC/AES-GCM/randombytes %.1f us (%.0f%%), engine's own work %.1f us (%.0f%%)\n",
            inline_all - x25519, 100 * (inline_all - x25519) / total, total - inline_all,
            100 * (total - inline_all) / total);
 }
 
-static void bench_transport(const hs_keys *keys, const char *cipher, work_fn raw_fn, const buffers *buf)
+static void bench_transport(const hs_keys *keys, const char *cipher, bench_fn raw_fn, const buffers *buf)
 {
     static const size_t sizes[] = {64, 1024, 16384};
     secchat_noise *tx, *rx;
@@ -765,7 +611,7 @@ static void bench_transport(const hs_keys *keys, const char *cipher, work_fn raw
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         engine_tr_ctx eng = {tx, rx, buf, sizes[i]};
         raw.len = sizes[i];
-        workload w[2] = {
+        bench_workload w[2] = {
             {.fn = work_engine_transport, .ctx = &eng},
             {.fn = raw_fn, .ctx = &raw},
         };
@@ -785,8 +631,8 @@ int main(void)
         fprintf(stderr, "noise_bench: sodium_init failed\n");
         return 1;
     }
-    bench_seconds = seconds_from_env();
-    bench_iterations = iterations_from_env();
+    bench_seconds = bench_seconds_from_env("noise_bench", DEFAULT_SECONDS);
+    bench_iterations = bench_iterations_from_env("noise_bench");
     print_header();
     fflush(stdout);
 

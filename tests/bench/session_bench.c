@@ -1,6 +1,7 @@
 /*
  * Secure session benchmark: the whole per-message path of a session next to
- * the raw AEAD work inside it. Run by `make bench`; method as noise_bench.c.
+ * the raw AEAD work inside it. Run by `make bench`; method as noise_bench.c
+ * (tests/common/bench_harness.c).
  *
  *   path   one application message from one session to its peer, both in
  *          this process after the handshake: secchat_session_send_message
@@ -21,16 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
+#include "common/bench_harness.h"
 #include "common/noise_pair.h"
 #include "common/session_pair.h"
 #include "secchat.h"
 
-#define SLICE_SECONDS 0.05
-#define MAX_SLICES 100
 #define DEFAULT_SECONDS 0.8
 #define TARGET_RATIO 2.0 /* the project's target for 100-byte messages */
 
@@ -44,16 +43,7 @@ static void check(int rc, const char *what)
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- workloads ---------------------------------------------------------------- */
-
-typedef void (*work_fn)(void *ctx, unsigned long iterations);
 
 /* One direction of a connected session pair, and the message it carries. */
 typedef struct path_ctx {
@@ -100,72 +90,6 @@ static void work_raw(void *ctx, unsigned long iterations)
     }
 }
 
-/* ---- measurement ------------------------------------------------------------------ */
-
-/* Iterations that take about ms milliseconds (found by doubling, which also warms up). */
-static unsigned long batch_for(work_fn fn, void *ctx, double ms)
-{
-    unsigned long n = 1;
-    for (;;) {
-        double t0 = now();
-        fn(ctx, n);
-        double dt = now() - t0;
-        if (dt >= ms / 1000 || n >= (1UL << 30))
-            return dt > 0 ? (unsigned long)((double)n * ms / 1000 / dt) + 1 : n;
-        n *= 2;
-    }
-}
-
-static double run_slice(work_fn fn, void *ctx, unsigned long batch, double seconds)
-{
-    unsigned long total = 0;
-    double t0 = now(), t;
-    do {
-        fn(ctx, batch);
-        total += batch;
-        t = now();
-    } while (t - t0 < seconds);
-    return (double)total / (t - t0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-typedef struct result {
-    double path_ops, raw_ops; /* messages per second, median slice */
-    double ratio;             /* path cost / raw cost, median of the slice ratios */
-} result;
-
-static result measure(path_ctx *path, raw_ctx *raw)
-{
-    int slices = (int)(bench_seconds / SLICE_SECONDS + 0.5);
-    slices = slices < 3 ? 3 : slices > MAX_SLICES ? MAX_SLICES : slices;
-    double slice = bench_seconds / slices;
-    unsigned long path_batch = batch_for(work_path, path, 1), raw_batch = batch_for(work_raw, raw, 1);
-    double p[MAX_SLICES], r[MAX_SLICES], ratio[MAX_SLICES];
-    for (int s = 0; s < slices; s++) {
-        if (s % 2 == 0) {
-            p[s] = run_slice(work_path, path, path_batch, slice);
-            r[s] = run_slice(work_raw, raw, raw_batch, slice);
-        } else {
-            r[s] = run_slice(work_raw, raw, raw_batch, slice);
-            p[s] = run_slice(work_path, path, path_batch, slice);
-        }
-        ratio[s] = r[s] / p[s];
-    }
-    result res = {median(p, slices), median(r, slices), median(ratio, slices)};
-    return res;
-}
-
 /* The length secchat_message_encode gives msg (asked with no buffer). */
 static size_t json_length(const secchat_message *msg)
 {
@@ -175,44 +99,13 @@ static size_t json_length(const secchat_message *msg)
     return len;
 }
 
-/* ---- report ------------------------------------------------------------------------ */
-
-static void print_allowed_cpus(void)
-{
-    char line[256] = "", *found = NULL;
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f != NULL && fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
-            found = line + 18 + strspn(line + 18, " \t");
-            found[strcspn(found, "\n")] = '\0';
-            break;
-        }
-    if (f != NULL)
-        fclose(f);
-    printf("allowed CPUs: %s\n", found ? found : "unknown");
-}
-
-static double seconds_from_env(void)
-{
-    const char *s = getenv("BENCH_SECONDS");
-    if (s == NULL || *s == '\0')
-        return DEFAULT_SECONDS;
-    char *end;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !(v > 0) || v > 3600) {
-        fprintf(stderr, "session_bench: ignoring BENCH_SECONDS=%s (want seconds > 0)\n", s);
-        return DEFAULT_SECONDS;
-    }
-    return v;
-}
-
 int main(void)
 {
     if (sodium_init() < 0) {
         fprintf(stderr, "session_bench: sodium_init failed\n");
         return 1;
     }
-    bench_seconds = seconds_from_env();
+    bench_seconds = bench_seconds_from_env("session_bench", DEFAULT_SECONDS);
     const char *protocol =
         crypto_aead_aes256gcm_is_available() ? SECCHAT_DEFAULT_PROTOCOL : "Noise_XXpsk2_25519_ChaChaPoly_SHA256";
 
@@ -232,9 +125,9 @@ int main(void)
 
     printf("session_bench: libsecchat %s, libsodium %s, %s\n", secchat_version_string(), sodium_version_string(),
            protocol);
-    print_allowed_cpus();
+    bench_print_cpus();
     printf("%.2f s per workload, path and raw alternating in %.0f ms slices. Pin with: taskset -c 1\n\n", bench_seconds,
-           SLICE_SECONDS * 1000);
+           BENCH_SLICE_SECONDS * 1000);
     printf("%-16s %7s %6s %12s %9s %12s %9s %9s\n", "direction", "content", "JSON", "path msg/s", "path GB/s",
            "raw msg/s", "raw GB/s", "path/raw");
     fflush(stdout);
@@ -261,12 +154,15 @@ int main(void)
             if (path.scratch == NULL || raw.plain == NULL || raw.sealed == NULL || raw.opened == NULL)
                 check(SECCHAT_ERR_NO_MEMORY, "malloc");
 
-            result res = measure(&path, &raw);
+            /* No BENCH_ITERATIONS here: always timed, the path next to its raw case. */
+            bench_workload w[2] = {{.fn = work_path, .ctx = &path}, {.fn = work_raw, .ctx = &raw}};
+            bench_measure(w, 2, bench_seconds, 0);
+            double ratio = bench_rate_ratio(&w[1], &w[0]); /* path cost / raw cost = raw rate / path rate */
             if (contents[i] == 100)
-                ratio_100[dir] = res.ratio;
+                ratio_100[dir] = ratio;
             printf("%-16s %5zu B %4zu B %12.0f %9.3f %12.0f %9.3f %8.2fx\n",
-                   dir ? "server -> client" : "client -> server", contents[i], json_len, res.path_ops,
-                   res.path_ops * (double)json_len / 1e9, res.raw_ops, res.raw_ops * (double)json_len / 1e9, res.ratio);
+                   dir ? "server -> client" : "client -> server", contents[i], json_len, w[0].ops,
+                   w[0].ops * (double)json_len / 1e9, w[1].ops, w[1].ops * (double)json_len / 1e9, ratio);
             fflush(stdout);
             free(content);
             free(path.scratch);
