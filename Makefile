@@ -73,17 +73,22 @@ TOOL_SRCS    := tests/noise/vector_runner.c tests/noise/noise_peer.c tests/ws/ws
 TOOL_BINS    := $(TOOL_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
+# apps/<name>/*.c build the program build/apps/<name>, with the public header only.
+APP_DIRS     := $(sort $(patsubst %/,%,$(dir $(wildcard apps/*/*.c))))
+APP_BINS     := $(APP_DIRS:apps/%=$(BUILD)/apps/%)
 EXAMPLE_SRCS := $(sort $(wildcard docs/examples/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/%.c=$(BUILD)/%)
 TEST_HELPERS := $(filter-out tests/common/test_%,$(sort $(wildcard tests/common/*.c)))
 HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib examples deps demo check check-thread test bench install uninstall clean
+.PHONY: all lib apps examples deps demo check check-thread test bench install uninstall clean
 .DEFAULT_GOAL := all
 # Keep test objects between runs (they are otherwise intermediate files).
 .SECONDARY:
 
-all: lib examples
+all: lib apps examples
+
+apps: $(APP_BINS)
 
 examples: $(EXAMPLE_BINS)
 
@@ -109,6 +114,13 @@ $(BUILD)/tests/%.o: tests/%.c
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELPER_OBJS) $(STATIC)
 	$(call quiet,LD,$@)$(CC) $(SANFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HELPER_OBJS) $(STATIC) $(TEST_LDLIBS)
+
+# Programs see nothing but include/ (no -Ilib), like any consumer.
+APP_CFLAGS   := $(WARNINGS) -D_POSIX_C_SOURCE=200809L -Iinclude $(SANFLAGS) $(CFLAGS)
+.SECONDEXPANSION:
+$(BUILD)/apps/%: $$(wildcard apps/%/*.c) $$(wildcard apps/%/*.h) $(STATIC)
+	@mkdir -p $(@D)
+	$(call quiet,CC,$@)$(CC) $(APP_CFLAGS) -o $@ $(filter %.c,$^) $(STATIC) $(LIB_LDLIBS)
 
 # The documented examples use only the public header, like any consumer.
 $(BUILD)/examples/%: docs/examples/%.c $(STATIC)
@@ -146,7 +158,7 @@ check-thread: $(THREAD_TESTS:%=$(BUILD)/%)
 bench: lib $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 
-install: lib
+install: lib apps
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/secchat $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 include/secchat.h $(DESTDIR)$(INCLUDEDIR)/secchat.h
 	install -m 644 include/secchat/*.h $(DESTDIR)$(INCLUDEDIR)/secchat/
@@ -154,6 +166,7 @@ install: lib
 	ln -sf libsecchat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsecchat.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	$(if $(APP_BINS),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(APP_BINS) $(DESTDIR)$(BINDIR)/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' -e 's|@LIBS_PRIVATE@|$(LIB_PRIVATE)|g' \
 	    pkgconfig/libsecchat.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc
@@ -163,6 +176,7 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libsecchat.so $(DESTDIR)$(LIBDIR)/libsecchat.a \
 	      $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc $(DESTDIR)$(INCLUDEDIR)/secchat.h
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/secchat
+	rm -f $(APP_DIRS:apps/%=$(DESTDIR)$(BINDIR)/%)
 
 clean:
 	rm -rf $(BUILD)

@@ -12,5 +12,6 @@
 #include "secchat/ws.h"
 #include "secchat/message.h"
 #include "secchat/chat.h"
+#include "secchat/keys.h"
 
 #endif /* SECCHAT_H */

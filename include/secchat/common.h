@@ -9,6 +9,7 @@
  *   -3xx  HTTP upgrade and WebSocket (RFC 6455) failures
  *   -4xx  secure session failures (turn order, peer rejected, closed)
  *   -5xx  application message (JSON) failures
+ *   -6xx  key files, fingerprints, known servers, allow-lists
  */
 #ifndef SECCHAT_COMMON_H
 #define SECCHAT_COMMON_H
@@ -98,7 +99,17 @@ enum secchat_error {
     SECCHAT_ERR_MESSAGE_UTF8 = -505,        /* bytes are not valid UTF-8 */
     SECCHAT_ERR_MESSAGE_NUL = -506,         /* a string contains U+0000 */
     SECCHAT_ERR_MESSAGE_DUPLICATE = -507,   /* an object member appears twice */
-    SECCHAT_ERR_MESSAGE_TOO_LARGE = -508    /* encoded message would exceed 65519 bytes */
+    SECCHAT_ERR_MESSAGE_TOO_LARGE = -508,   /* encoded message would exceed 65519 bytes */
+
+    /* -6xx: keys and trust (keys.h). */
+    SECCHAT_ERR_KEY_IO = -601,               /* a key or list file could not be read or written (see errno) */
+    SECCHAT_ERR_KEY_PERMISSIONS = -602,      /* secret key file is open to group or others, or not a regular file */
+    SECCHAT_ERR_KEY_MALFORMED = -603,        /* not a well-formed key file, key or list line */
+    SECCHAT_ERR_KEY_WRONG_TYPE = -604,       /* a key file of another type (e.g. public for private) */
+    SECCHAT_ERR_KEY_EXISTS = -605,           /* the key file exists; not overwritten */
+    SECCHAT_ERR_KNOWN_SERVER_UNKNOWN = -606, /* no known_servers entry for this server yet */
+    SECCHAT_ERR_KNOWN_SERVER_CHANGED = -607, /* the server's key differs from the one recorded */
+    SECCHAT_ERR_KEY_NOT_AUTHORIZED = -608    /* the key is not in the allow-list */
 };
 
 /*

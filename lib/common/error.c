@@ -101,6 +101,22 @@ SECCHAT_API const char *secchat_strerror(int code)
         return "message JSON names the same field twice";
     case SECCHAT_ERR_MESSAGE_TOO_LARGE:
         return "encoded message would exceed the 65519-byte plaintext limit";
+    case SECCHAT_ERR_KEY_IO:
+        return "key file could not be read or written";
+    case SECCHAT_ERR_KEY_PERMISSIONS:
+        return "secret key file must be a regular file readable by its owner only (chmod 600)";
+    case SECCHAT_ERR_KEY_MALFORMED:
+        return "malformed key file or key: expected the header line, then 32 bytes in base64";
+    case SECCHAT_ERR_KEY_WRONG_TYPE:
+        return "key file holds another type of key";
+    case SECCHAT_ERR_KEY_EXISTS:
+        return "key file already exists (not overwritten without --force)";
+    case SECCHAT_ERR_KNOWN_SERVER_UNKNOWN:
+        return "server not yet in known_servers";
+    case SECCHAT_ERR_KNOWN_SERVER_CHANGED:
+        return "SERVER KEY CHANGED: the server's static key differs from the one recorded in known_servers";
+    case SECCHAT_ERR_KEY_NOT_AUTHORIZED:
+        return "static key not in the list of authorized keys";
     default:
         return "unknown error code";
     }

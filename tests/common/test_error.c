@@ -60,12 +60,20 @@ static const int codes[] = {
     SECCHAT_ERR_MESSAGE_NUL,
     SECCHAT_ERR_MESSAGE_DUPLICATE,
     SECCHAT_ERR_MESSAGE_TOO_LARGE,
+    SECCHAT_ERR_KEY_IO,
+    SECCHAT_ERR_KEY_PERMISSIONS,
+    SECCHAT_ERR_KEY_MALFORMED,
+    SECCHAT_ERR_KEY_WRONG_TYPE,
+    SECCHAT_ERR_KEY_EXISTS,
+    SECCHAT_ERR_KNOWN_SERVER_UNKNOWN,
+    SECCHAT_ERR_KNOWN_SERVER_CHANGED,
+    SECCHAT_ERR_KEY_NOT_AUTHORIZED,
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 /* Codes that common.h does not define, around and between the real ones. */
 static const int unknown[] = {1,    -1,   -99,  -100, -106, -200, -216, -300,    -317,
-                              -400, -404, -500, -509, -600, -601, 42,   INT_MAX, INT_MIN};
+                              -400, -404, -500, -509, -600, -609, -700, 42,   INT_MAX, INT_MIN};
 
 /* Each known code has its own text: a caller can tell them apart in a log. */
 static void test_strerror_distinct(void **state)
@@ -106,9 +114,11 @@ static void test_error_class(void **state)
     assert_int_equal(secchat_error_class(SECCHAT_ERR_WS_CLOSED), -300);
     assert_int_equal(secchat_error_class(SECCHAT_ERR_SESSION_DECRYPT), -400);
     assert_int_equal(secchat_error_class(SECCHAT_ERR_MESSAGE_TOO_LARGE), -500);
+    assert_int_equal(secchat_error_class(SECCHAT_ERR_KNOWN_SERVER_CHANGED), -600);
     /* Every code's class is its hundreds, as common.h promises. */
     for (size_t i = 1; i < NCODES; i++) {
-        int want = codes[i] <= -500   ? -500
+        int want = codes[i] <= -600   ? -600
+                   : codes[i] <= -500 ? -500
                    : codes[i] <= -400 ? -400
                    : codes[i] <= -300 ? -300
                    : codes[i] <= -200 ? -200
