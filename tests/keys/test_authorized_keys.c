@@ -5,85 +5,35 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "common/tempdir.h"
 #include "secchat.h"
 
 /* ------------------------------------------------------------------------ */
 /* A fresh directory per test                                               */
 /* ------------------------------------------------------------------------ */
 
-typedef struct fixture {
-    char dir[256];
-    char path[512];
-} fixture;
+typedef tempdir_fixture fixture;
 
 static int setup_dir(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    if (fx == NULL)
-        return -1;
-    const char *tmp = getenv("TMPDIR");
-    if (tmp == NULL || tmp[0] != '/')
-        tmp = "/tmp";
-    snprintf(fx->dir, sizeof fx->dir, "%s/secchat-authz-XXXXXX", tmp);
-    if (mkdtemp(fx->dir) == NULL) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            char p[1024];
-            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-            struct stat st;
-            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(p);
-            else
-                (void)unlink(p);
-        }
-        closedir(d);
-    }
-    (void)rmdir(dir);
-}
-
-static int teardown_dir(void **state)
-{
-    fixture *fx = *state;
-    remove_tree(fx->dir);
-    free(fx);
-    return 0;
+    return tempdir_fixture_setup(state, "authz");
 }
 
 static const char *in_dir(fixture *fx, const char *name)
 {
-    snprintf(fx->path, sizeof fx->path, "%s/%s", fx->dir, name);
-    return fx->path;
+    return tempdir_fixture_path(fx, name);
 }
 
 static void write_raw(const char *path, const char *text, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    assert_int_equal(close(fd), 0);
+    assert_int_equal(tempdir_write_file(path, text, len, 0644), 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -421,8 +371,8 @@ int main(void)
         cmocka_unit_test(test_malformed_lists),
         cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_invalid_arguments),
-        cmocka_unit_test_setup_teardown(test_load, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_load_size_limit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_load, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_load_size_limit, setup_dir, tempdir_fixture_teardown),
         cmocka_unit_test(test_checks_from_threads),
     };
     return cmocka_run_group_tests(tests, setup_keys, NULL);

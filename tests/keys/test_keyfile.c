@@ -17,70 +17,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/tempdir.h"
 #include "secchat.h"
 
 /* ------------------------------------------------------------------------ */
 /* A fresh directory per test                                               */
 /* ------------------------------------------------------------------------ */
 
-typedef struct fixture {
-    char dir[256];
-    char path[512]; /* scratch: a file name inside dir */
-} fixture;
+typedef tempdir_fixture fixture;
 
 static int setup_dir(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    if (fx == NULL)
-        return -1;
-    const char *tmp = getenv("TMPDIR");
-    if (tmp == NULL || tmp[0] != '/')
-        tmp = "/tmp";
-    snprintf(fx->dir, sizeof fx->dir, "%s/secchat-keys-XXXXXX", tmp);
-    if (mkdtemp(fx->dir) == NULL) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-/* Removes dir and everything under it (the tests make files, FIFOs, symlinks and subdirectories). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            char p[1024];
-            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-            struct stat st;
-            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-                (void)chmod(p, 0700);
-                remove_tree(p);
-            } else {
-                (void)unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    (void)rmdir(dir);
-}
-
-static int teardown_dir(void **state)
-{
-    fixture *fx = *state;
-    remove_tree(fx->dir);
-    free(fx);
-    return 0;
+    return tempdir_fixture_setup(state, "keys");
 }
 
 static const char *in_dir(fixture *fx, const char *name)
 {
-    snprintf(fx->path, sizeof fx->path, "%s/%s", fx->dir, name);
-    return fx->path;
+    return tempdir_fixture_path(fx, name);
 }
 
 /* Number of entries in dir other than "." and "..". */
@@ -100,23 +53,13 @@ static int count_entries(const char *dir)
 
 static void write_raw(const char *path, const char *text, size_t len, mode_t mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    assert_int_equal(fchmod(fd, mode), 0); /* fchmod: the umask does not apply */
-    assert_int_equal(close(fd), 0);
+    assert_int_equal(tempdir_write_file(path, text, len, mode), 0);
 }
 
-/* The whole content of path (at most cap - 1 bytes), NUL-terminated; returns the length. */
-static size_t read_raw(const char *path, char *out, size_t cap)
+/* The whole content of path (at most cap - 1 bytes), NUL-terminated. */
+static void read_raw(const char *path, char *out, size_t cap)
 {
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    ssize_t n = read(fd, out, cap - 1);
-    assert_true(n >= 0);
-    out[n] = '\0';
-    close(fd);
-    return (size_t)n;
+    assert_true(tempdir_read_file(path, out, cap) >= 0);
 }
 
 static unsigned file_mode(const char *path)
@@ -927,14 +870,14 @@ int main(void)
         cmocka_unit_test(test_parse_nul_and_lengths),
         cmocka_unit_test(test_invalid_arguments),
         cmocka_unit_test(test_from_base64),
-        cmocka_unit_test_setup_teardown(test_write_modes_and_content, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_refuses_to_overwrite, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_failures_leave_nothing, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_relative_path, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_read_permissions, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_read_not_regular_files, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_read_errors, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_fingerprint_values, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_modes_and_content, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_write_refuses_to_overwrite, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_write_failures_leave_nothing, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_write_relative_path, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_permissions, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_not_regular_files, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_errors, setup_dir, tempdir_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_fingerprint_values, setup_dir, tempdir_fixture_teardown),
         cmocka_unit_test(test_fingerprint_matches),
         cmocka_unit_test_setup_teardown(test_config_dir, save_env, restore_env_teardown),
         cmocka_unit_test_setup_teardown(test_config_dir_capacity, save_env, restore_env_teardown),
