@@ -37,6 +37,13 @@ void sc_ws_mask(uint8_t *p, size_t len, const uint8_t key[4])
     uint64_t k;
     memcpy(&k, key8, sizeof k);
     size_t i = 0;
+    for (; i + 16 <= len; i += 16) { /* two words per step: half the loop overhead */
+        uint64_t w[2];
+        memcpy(w, p + i, sizeof w);
+        w[0] ^= k;
+        w[1] ^= k;
+        memcpy(p + i, w, sizeof w);
+    }
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, sizeof w);
