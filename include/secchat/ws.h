@@ -32,7 +32,7 @@ extern "C" {
 /* Largest binary message accepted by default: one Noise message. */
 #define SECCHAT_WS_DEFAULT_MAX_MESSAGE 65535u
 /* Default bound on output waiting to be written (see secchat_ws_send). */
-#define SECCHAT_WS_DEFAULT_MAX_OUTPUT (1024u * 1024u)
+#define SECCHAT_WS_DEFAULT_MAX_OUTPUT 1048576u
 /* Limits of the HTTP opening handshake. */
 #define SECCHAT_WS_MAX_HEADER_BLOCK 8192u
 #define SECCHAT_WS_MAX_HEADER_FIELDS 64u

@@ -216,8 +216,8 @@ static void write_i64(uint8_t *out, size_t len, int64_t v)
         *--p = (uint8_t)pairs[r];
     }
     if (x >= 10) {
-        *--p = (uint8_t)pairs[x * 2 + 1];
-        *--p = (uint8_t)pairs[x * 2];
+        *--p = (uint8_t)pairs[(size_t)x * 2 + 1];
+        *--p = (uint8_t)pairs[(size_t)x * 2];
     } else {
         *--p = (uint8_t)('0' + x);
     }
