@@ -69,7 +69,7 @@ STATIC       := $(BUILD)/libsecchat.a
 # tests/<module>/test_*.c are cmocka suites; tests/noise/vector_runner.c is a tool.
 UNIT_SRCS    := $(sort $(wildcard tests/*/test_*.c))
 UNIT_BINS    := $(UNIT_SRCS:%.c=$(BUILD)/%)
-TOOL_SRCS    := tests/noise/vector_runner.c tests/noise/noise_peer.c tests/ws/ws_peer.c
+TOOL_SRCS    := tests/noise/vector_runner.c tests/noise/noise_peer.c tests/ws/ws_peer.c tests/chat/session_peer.c
 TOOL_BINS    := $(TOOL_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
