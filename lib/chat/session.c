@@ -42,7 +42,8 @@ struct secchat_session {
 
     sc_buf events;
     size_t event_to_release;
-    int closed_queued;
+    int closed;           /* the endpoint reported CLOSED: fields below are set */
+    int closed_delivered; /* ... and it went out, after every queued event */
     uint16_t close_code;
     char close_reason[SECCHAT_WS_MAX_CLOSE_REASON + 1];
     int close_error;
@@ -166,11 +167,13 @@ static int read_transport(secchat_session *s, const uint8_t *msg, size_t len)
 
 /* ---- endpoint events ----------------------------------------------------- */
 
+/* CLOSED is not queued: it is always last, so next_event hands it out once
+ * the queue is empty (and no allocation can lose it). */
 static void record_closed(secchat_session *s, const secchat_ws_event *ev)
 {
-    if (s->closed_queued)
+    if (s->closed)
         return;
-    s->closed_queued = 1;
+    s->closed = 1;
     s->close_code = ev->close_code;
     s->close_error = ev->error;
     size_t n = ev->reason ? strlen(ev->reason) : 0;
@@ -178,8 +181,6 @@ static void record_closed(secchat_session *s, const secchat_ws_event *ev)
         n = SECCHAT_WS_MAX_CLOSE_REASON;
     memcpy(s->close_reason, ev->reason ? ev->reason : "", n);
     s->close_reason[n] = '\0';
-    if (queue_event(s, SECCHAT_SESSION_EVENT_CLOSED, 0, NULL) != SECCHAT_OK)
-        s->closed_queued = 0; /* retried on the next drain; nothing else can be done */
 }
 
 /* OPEN and MESSAGE, from inside secchat_ws_feed, in wire order. */
@@ -306,8 +307,16 @@ SECCHAT_API int secchat_session_next_event(secchat_session *s, secchat_session_e
         return 0;
     release_event(s);
     memset(ev, 0, sizeof *ev);
-    if (sc_buf_pending(&s->events) == 0)
-        return 0;
+    if (sc_buf_pending(&s->events) == 0) {
+        if (!s->closed || s->closed_delivered)
+            return 0;
+        s->closed_delivered = 1;
+        ev->type = SECCHAT_SESSION_EVENT_CLOSED;
+        ev->close_code = s->close_code;
+        ev->reason = s->close_reason;
+        ev->error = s->close_error;
+        return 1;
+    }
     session_event_record rec;
     const uint8_t *p = sc_buf_peek(&s->events);
     memcpy(&rec, p, sizeof rec);
@@ -318,10 +327,6 @@ SECCHAT_API int secchat_session_next_event(secchat_session *s, secchat_session_e
         ev->peer_static = s->have_peer_static ? s->peer_static : NULL;
         ev->handshake_hash = s->hash;
         ev->hash_len = s->hash_len;
-    } else if (ev->type == SECCHAT_SESSION_EVENT_CLOSED) {
-        ev->close_code = s->close_code;
-        ev->reason = s->close_reason;
-        ev->error = s->close_error;
     }
     s->event_to_release = sizeof rec + rec.len;
     return 1;

@@ -70,7 +70,7 @@ struct secchat_ws {
     sc_buf out;
     sc_buf events;
     size_t event_to_release; /* bytes of the event handed out last */
-    int closed_event_queued;
+    int closed_delivered; /* the CLOSED event went out (it is never queued) */
 
     /* Failure detected inside a wslay callback, acted on after wslay returns. */
     int pending_error;
@@ -123,15 +123,12 @@ static void set_close_reason(secchat_ws *ws, uint16_t code, const uint8_t *reaso
     ws->close_reason[len] = '\0';
 }
 
-/* Moves to CLOSED once and queues the CLOSED event (always the last one). */
+/* Moves to CLOSED. The CLOSED event is not queued: it is always the last
+ * one, so next_event hands it out once the queue is empty, and no failed
+ * allocation can lose it. */
 static void enter_closed(secchat_ws *ws)
 {
     ws->state = SECCHAT_WS_STATE_CLOSED;
-    if (ws->closed_event_queued)
-        return;
-    ws->closed_event_queued = 1;
-    if (queue_event(ws, SECCHAT_WS_EVENT_CLOSED, NULL, 0) != SECCHAT_OK && !ws->failure)
-        ws->failure = SECCHAT_ERR_NO_MEMORY;
 }
 
 /* ---- failing the connection ------------------------------------------- */
@@ -646,19 +643,22 @@ SECCHAT_API int secchat_ws_next_event(secchat_ws *ws, secchat_ws_event *ev)
         return 0;
     release_event(ws);
     memset(ev, 0, sizeof *ev);
-    if (sc_buf_pending(&ws->events) == 0)
-        return 0;
+    if (sc_buf_pending(&ws->events) == 0) {
+        if (ws->state != SECCHAT_WS_STATE_CLOSED || ws->closed_delivered)
+            return 0;
+        ws->closed_delivered = 1;
+        ev->type = SECCHAT_WS_EVENT_CLOSED;
+        ev->close_code = ws->close_code;
+        ev->reason = ws->close_reason;
+        ev->error = ws->failure;
+        return 1;
+    }
     ws_event_record rec;
     const uint8_t *p = sc_buf_peek(&ws->events);
     memcpy(&rec, p, sizeof rec);
     ev->type = (enum secchat_ws_event_type)rec.type;
     ev->data = rec.len ? p + sizeof rec : NULL;
     ev->len = rec.len;
-    if (ev->type == SECCHAT_WS_EVENT_CLOSED) {
-        ev->close_code = ws->close_code;
-        ev->reason = ws->close_reason;
-        ev->error = ws->failure;
-    }
     ws->event_to_release = sizeof rec + rec.len;
     return 1;
 }
