@@ -185,7 +185,7 @@ static const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, char *ds
          * byte may be a false alarm: the byte-wise code below copies it. */
         if (end - p >= 8) {
             uint64_t w = sc_swar_load(p);
-            uint64_t m = sc_swar_json_escape(w);
+            uint64_t m = sc_swar_json_special(w); /* also bytes from 0x80: their UTF-8 is checked here */
             memcpy(d, &w, 8);
             if (m == 0) {
                 d += 8;
@@ -203,6 +203,17 @@ static const uint8_t *scan_string(const uint8_t *p, const uint8_t *end, char *ds
             break;
         if (c < 0x20)
             return NULL; /* raw control character */
+        if (c >= 0x80) {
+            /* Invalid UTF-8 fails here like a syntax error; the caller then
+             * checks the whole input so that MESSAGE_UTF8 wins. */
+            size_t k = sc_utf8_char_len(p - 1, (size_t)(end - (p - 1)));
+            if (k == 0)
+                return NULL;
+            memcpy(d, p - 1, k);
+            d += k;
+            p += k - 1;
+            continue;
+        }
         if (c != '\\') {
             *d++ = (char)c;
             continue;

@@ -17,9 +17,12 @@
 /*
  * Decodes json_len bytes at json into msg, unescaping the strings into
  * scratch (at least json_len + 1 bytes, not overlapping json: strings are
- * copied in whole 8-byte words that may run past their end). The input
- * must be valid UTF-8 (the caller checks it first, so that MESSAGE_UTF8
- * wins over everything).
+ * copied in whole 8-byte words that may run past their end). Strings are
+ * checked for UTF-8 as they are scanned, and everything outside them must be
+ * ASCII syntax, so SECCHAT_OK means the whole input is valid UTF-8; an
+ * invalid sequence comes back as MESSAGE_JSON (or FALLBACK), and the caller
+ * checks the whole input on any result but SECCHAT_OK so that MESSAGE_UTF8
+ * wins over everything.
  *
  * Returns SECCHAT_OK, or the error jansson's path would return (MESSAGE_JSON,
  * NUL, DUPLICATE, NO_CONTENT) when the first problem lies inside the subset,

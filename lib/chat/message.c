@@ -468,19 +468,24 @@ SECCHAT_API int secchat_message_decode(secchat_message *msg, char *scratch, size
         return SECCHAT_ERR_INVALID_ARGUMENT;
     if (scratch_len <= json_len) /* scratch_len < json_len + 1, without overflow */
         return SECCHAT_ERR_BUFFER_TOO_SMALL;
-    if (!secchat_utf8_valid(json, json_len))
-        return SECCHAT_ERR_MESSAGE_UTF8;
 
     size_t i = 0;
     while (i < json_len && (json[i] == ' ' || json[i] == '\n' || json[i] == '\r' || json[i] == '\t'))
         i++;
+    int rc;
     if (i == json_len)
-        return SECCHAT_ERR_MESSAGE_JSON;
-    if (json[i] != '{')
-        return SECCHAT_ERR_MESSAGE_NOT_OBJECT;
-
-    int rc = sc_json_decode_fast(msg, scratch, json, json_len);
-    if (rc == SC_JSON_FALLBACK)
+        rc = SECCHAT_ERR_MESSAGE_JSON;
+    else if (json[i] != '{')
+        rc = SECCHAT_ERR_MESSAGE_NOT_OBJECT;
+    else
+        rc = sc_json_decode_fast(msg, scratch, json, json_len);
+    if (rc == SECCHAT_OK)
+        return rc; /* the fast path has checked every byte's UTF-8 on the way */
+    /* Invalid UTF-8 anywhere wins over every other finding (and jansson is
+     * only given valid UTF-8). */
+    if (!secchat_utf8_valid(json, json_len))
+        rc = SECCHAT_ERR_MESSAGE_UTF8;
+    else if (rc == SC_JSON_FALLBACK)
         rc = decode_jansson(msg, scratch, scratch_len, json, json_len);
     if (rc != SECCHAT_OK)
         memset(msg, 0, sizeof *msg);

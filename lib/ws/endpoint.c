@@ -88,6 +88,7 @@ struct secchat_ws {
 
     sc_ws_masker masker;
     sc_ws_unmasker unmasker; /* server: the clients' frames */
+    int unmask_failed;       /* an unmasked client frame was met */
 };
 
 /* ---- events ------------------------------------------------------------- */
@@ -232,7 +233,31 @@ static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
         return -1;
     }
     size_t n = len < ws->in_len ? len : ws->in_len;
-    memcpy(buf, ws->in, n);
+    if (!ws->is_server) {
+        memcpy(buf, ws->in, n);
+    } else {
+        /* Clients' frames are unmasked straight into wslay's buffer. A header
+         * completed now may add up to SC_WS_MAX_FRAME_HEADER bytes collected
+         * earlier, so that much room is kept (wslay offers kilobytes). */
+        if (ws->unmask_failed || len <= SC_WS_MAX_FRAME_HEADER) {
+            wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+            return -1;
+        }
+        size_t take = n < len - SC_WS_MAX_FRAME_HEADER ? n : len - SC_WS_MAX_FRAME_HEADER, out = 0;
+        if (sc_ws_unmask_stream(&ws->unmasker, ws->in, take, buf, &out) != 0)
+            ws->unmask_failed = 1; /* what came before it is still read */
+        ws->in += take;
+        ws->in_len -= take;
+        if (out == 0) {
+            /* Only header bytes so far (or the bad frame): ask again, or stop. */
+            if (ws->in_len == 0 || ws->unmask_failed) {
+                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+                return -1;
+            }
+            return on_wslay_recv(ctx, buf, len, flags, user);
+        }
+        return (ssize_t)out;
+    }
     ws->in += n;
     ws->in_len -= n;
     return (ssize_t)n;
@@ -419,29 +444,12 @@ static int run_wslay(secchat_ws *ws, const uint8_t *data, size_t len)
     return pump_output(ws);
 }
 
-/* Unmasking happens in slices of this size, on the stack. */
-#define WS_UNMASK_SLICE 4096
-
 static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
 {
-    if (!ws->is_server)
-        return run_wslay(ws, data, len);
-    uint8_t slice[WS_UNMASK_SLICE + SC_WS_MAX_FRAME_HEADER];
-    while (len > 0 && !ws->failure && wslay_event_get_read_enabled(ws->wslay)) {
-        size_t take = len < WS_UNMASK_SLICE ? len : WS_UNMASK_SLICE, n = 0;
-        int unmasked = sc_ws_unmask_stream(&ws->unmasker, data, take, slice, &n) == 0;
-        int rc = n ? run_wslay(ws, slice, n) : SECCHAT_OK;
-        if (ws->msg.wipe)
-            secchat_memzero(slice, n); /* it held the application's payload */
-        if (rc != SECCHAT_OK)
-            return rc;
-        if (!unmasked) /* RFC 6455 section 5.1: a server closes on an unmasked frame */
-            return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR,
-                                   "client frame not masked");
-        data += take;
-        len -= take;
-    }
-    return ws->failure;
+    int rc = run_wslay(ws, data, len);
+    if (rc == SECCHAT_OK && ws->unmask_failed) /* RFC 6455 section 5.1: a server closes on it */
+        return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "client frame not masked");
+    return rc;
 }
 
 static int open_wslay(secchat_ws *ws)
