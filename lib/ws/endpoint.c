@@ -235,32 +235,24 @@ static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
     size_t n = len < ws->in_len ? len : ws->in_len;
     if (!ws->is_server) {
         memcpy(buf, ws->in, n);
-    } else {
-        /* Clients' frames are unmasked straight into wslay's buffer. A header
-         * completed now may add up to SC_WS_MAX_FRAME_HEADER bytes collected
-         * earlier, so that much room is kept (wslay offers kilobytes). */
-        if (ws->unmask_failed || len <= SC_WS_MAX_FRAME_HEADER) {
-            wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-            return -1;
-        }
-        size_t take = n < len - SC_WS_MAX_FRAME_HEADER ? n : len - SC_WS_MAX_FRAME_HEADER, out = 0;
+        ws->in += n;
+        ws->in_len -= n;
+        return (ssize_t)n;
+    }
+    /* Clients' frames are unmasked straight into wslay's buffer (the output
+     * is never longer than the input). Bytes that only complete a mask key
+     * give no output: go on until some does, or the input runs out. */
+    while (!ws->unmask_failed && ws->in_len > 0) {
+        size_t take = len < ws->in_len ? len : ws->in_len, out = 0;
         if (sc_ws_unmask_stream(&ws->unmasker, ws->in, take, buf, &out) != 0)
             ws->unmask_failed = 1; /* what came before it is still read */
-        ws->in += take;
+        ws->in += take; /* on failure the rest is never read: the connection fails */
         ws->in_len -= take;
-        if (out == 0) {
-            /* Only header bytes so far (or the bad frame): ask again, or stop. */
-            if (ws->in_len == 0 || ws->unmask_failed) {
-                wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-                return -1;
-            }
-            return on_wslay_recv(ctx, buf, len, flags, user);
-        }
-        return (ssize_t)out;
+        if (out > 0)
+            return (ssize_t)out;
     }
-    ws->in += n;
-    ws->in_len -= n;
-    return (ssize_t)n;
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
 }
 
 /* wslay's copy of our control frames: it only keeps its state by them. */

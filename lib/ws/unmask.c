@@ -5,34 +5,33 @@
 
 #include "ws/frame.h"
 
-/* Bytes the header occupies, as far as its first two bytes tell. */
-static size_t header_size(const uint8_t h[2])
+/* Takes one header byte; writes what the unmasked header keeps of it. -1 on an unmasked frame. */
+static int header_byte(sc_ws_unmasker *u, uint8_t c, uint8_t *out, size_t *w)
 {
-    uint8_t len7 = h[1] & 0x7f;
-    size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-    return 2 + ext + ((h[1] & 0x80) ? 4 : 0);
-}
-
-/* The header is complete: write it unmasked, start the payload. */
-static size_t emit_header(sc_ws_unmasker *u, uint8_t *out)
-{
-    uint8_t len7 = u->header[1] & 0x7f;
-    size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-    uint64_t len = len7;
-    if (ext) {
-        len = 0;
-        for (size_t i = 0; i < ext; i++)
-            len = (len << 8) | u->header[2 + i];
+    size_t i = u->header_len++;
+    if (i == 0) {
+        out[(*w)++] = c;
+        return 0;
     }
-    /* Length rules (minimal form, top bit) are left for wslay to judge. */
-    out[0] = u->header[0];
-    out[1] = len7; /* mask bit cleared */
-    memcpy(out + 2, u->header + 2, ext);
-    memcpy(u->key, u->header + 2 + ext, 4);
-    u->key_pos = 0;
-    u->remaining = len;
-    u->header_len = 0;
-    return 2 + ext;
+    if (i == 1) {
+        if (!(c & 0x80))
+            return -1;
+        uint8_t len7 = c & 0x7f;
+        u->ext_len = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+        u->length = u->ext_len ? 0 : len7;
+        out[(*w)++] = len7; /* mask bit cleared; length rules are wslay's to judge */
+    } else if (i < 2 + u->ext_len) {
+        u->length = (u->length << 8) | c;
+        out[(*w)++] = c;
+    } else {
+        u->key[i - 2 - u->ext_len] = c; /* the key is dropped from the output */
+    }
+    if (u->header_len == 2 + u->ext_len + 4) {
+        u->remaining = u->length;
+        u->key_pos = 0;
+        u->header_len = 0;
+    }
+    return 0;
 }
 
 int sc_ws_unmask_stream(sc_ws_unmasker *u, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
@@ -51,30 +50,29 @@ int sc_ws_unmask_stream(sc_ws_unmasker *u, const uint8_t *in, size_t len, uint8_
             w += n, in += n, len -= n;
             continue;
         }
-        if (u->header_len == 0 && len >= 2) {
+        if (u->header_len == 0 && len >= 2 && (in[1] & 0x80)) {
             /* Common case: the whole header is here; take it at once. */
-            size_t need = header_size(in);
-            if (!(in[1] & 0x80)) {
-                *out_len = w;
-                return -1;
-            }
-            if (len >= need) {
-                memcpy(u->header, in, need);
-                w += emit_header(u, out + w);
-                in += need, len -= need;
+            uint8_t len7 = in[1] & 0x7f;
+            size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+            if (len >= 2 + ext + 4) {
+                uint64_t length = ext ? 0 : len7;
+                for (size_t i = 0; i < ext; i++)
+                    length = (length << 8) | in[2 + i];
+                out[w] = in[0];
+                out[w + 1] = len7; /* mask bit cleared */
+                memcpy(out + w + 2, in + 2, ext);
+                memcpy(u->key, in + 2 + ext, 4);
+                u->key_pos = 0;
+                u->remaining = length;
+                w += 2 + ext, in += 2 + ext + 4, len -= 2 + ext + 4;
                 continue;
             }
         }
-        u->header[u->header_len++] = *in++;
-        len--;
-        if (u->header_len < 2)
-            continue;
-        if (u->header_len == 2 && !(u->header[1] & 0x80)) {
+        if (header_byte(u, *in, out, &w) != 0) {
             *out_len = w;
             return -1; /* an unmasked frame from a client */
         }
-        if (u->header_len == header_size(u->header))
-            w += emit_header(u, out + w);
+        in++, len--;
     }
     *out_len = w;
     return 0;

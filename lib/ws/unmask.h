@@ -17,18 +17,20 @@
 #include <stdint.h>
 
 typedef struct sc_ws_unmasker {
-    uint8_t header[14]; /* header bytes collected so far */
-    size_t header_len;
+    size_t header_len;  /* header bytes of the current frame seen so far */
+    size_t ext_len;     /* extended length bytes of that header: 0, 2 or 8 */
+    uint64_t length;    /* payload length, as far as read */
     uint64_t remaining; /* payload bytes of the current frame still to come */
     uint8_t key[4];
     unsigned key_pos; /* key offset of the next payload byte */
 } sc_ws_unmasker;
 
 /*
- * Filters len bytes of the stream into out, which needs room for
- * len + SC_WS_MAX_FRAME_HEADER bytes (a header collected over earlier calls
- * comes out whole). *out_len receives the bytes written. Returns 0, or -1
- * when a frame arrives unmasked: out then holds everything before it.
+ * Filters len bytes of the stream into out (room for len bytes: header
+ * bytes are passed on as they arrive and the key is dropped, so the output
+ * is never longer than the input). *out_len receives the bytes written.
+ * Returns 0, or -1 when a frame arrives unmasked: out then holds everything
+ * before it.
  */
 int sc_ws_unmask_stream(sc_ws_unmasker *u, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
 
