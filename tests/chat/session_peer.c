@@ -35,22 +35,16 @@
  * stdout is flushed after every line.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/tcp_peer.h"
 #include "secchat.h"
 
 #define WAIT_MS 10000
-#define READ_CHUNK 65536
 /* A raw command carries at most one maximal plaintext in hex, plus "raw " and the newline. */
 #define COMMAND_MAX (2 * SECCHAT_MESSAGE_MAX + 16)
 
@@ -64,23 +58,6 @@ _Noreturn static void die(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(2);
-}
-
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void print_hex(const char *tag, const uint8_t *data, size_t len)
@@ -153,137 +130,56 @@ static long parse_hex(const char *text, uint8_t *out, size_t cap)
 
 /* ---- one connection: a socket and a session ----------------------------------- */
 
+static const uint8_t *session_output(const void *obj, size_t *len)
+{
+    return secchat_session_output(obj, len);
+}
+
+static void session_output_consumed(void *obj, size_t n)
+{
+    secchat_session_output_consumed(obj, n);
+}
+
+static int session_feed(void *obj, const uint8_t *data, size_t len)
+{
+    return secchat_session_feed(obj, data, len);
+}
+
+static void session_feed_eof(void *obj)
+{
+    secchat_session_feed_eof(obj);
+}
+
+static const tcp_peer_ops session_ops = {session_output, session_output_consumed, session_feed, session_feed_eof};
+
+/* Feed errors are not handled by the I/O: the session reports them as CLOSED, checked against io.fed_error. */
 typedef struct conn {
-    int fd;
+    tcp_peer io; /* io.obj is s once it exists */
     secchat_session *s;
-    int eof;       /* the peer closed its side (or the socket failed) */
-    int fed_error; /* first error secchat_session_feed returned, checked against CLOSED */
 } conn;
 
-static size_t pending_output(const conn *c)
+/* A connection around the socket fd, before its session is made. */
+static void conn_init(conn *c, int fd)
 {
-    size_t n;
-    secchat_session_output(c->s, &n);
-    return n;
+    *c = (conn){.io = {.fd = fd, .ops = &session_ops, .name = "session_peer"}};
 }
 
-static void feed_eof(conn *c)
-{
-    c->eof = 1;
-    secchat_session_feed_eof(c->s);
-}
-
-/*
- * One round of I/O: waits at most timeout_ms for the socket (and, when
- * stdin_fd >= 0, for stdin), writes what it can, and feeds what it reads.
- * Feed errors are not handled here: the session reports them as CLOSED.
- * Returns 1 when stdin became readable, else 0.
- */
+/* Returns 1 when stdin became readable, else 0. */
 static int io_step(conn *c, int timeout_ms, int stdin_fd)
 {
-    struct pollfd p[2];
-    nfds_t n = 1;
-    p[0].fd = c->fd;
-    p[0].events = (short)((c->eof ? 0 : POLLIN) | (pending_output(c) > 0 ? POLLOUT : 0));
-    p[0].revents = 0;
-    if (stdin_fd >= 0) {
-        p[1].fd = stdin_fd;
-        p[1].events = POLLIN;
-        p[1].revents = 0;
-        n = 2;
-    }
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    int r = poll(p, n, timeout_ms);
-    if (r < 0) {
-        if (errno == EINTR)
-            return 0;
+    int r = tcp_peer_io_step(&c->io, timeout_ms, stdin_fd);
+    if (r < 0)
         die("poll: %s", strerror(errno));
-    }
-    if (p[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
-        size_t len;
-        const uint8_t *out = secchat_session_output(c->s, &len);
-        if (len > 0) {
-            ssize_t w = send(c->fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (w > 0) {
-                secchat_session_output_consumed(c->s, (size_t)w);
-            } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                /* The peer is gone: drop the output so that nothing waits for it. */
-                fprintf(stderr, "session_peer: write: %s\n", strerror(errno));
-                secchat_session_output_consumed(c->s, len);
-                if (!c->eof)
-                    feed_eof(c);
-            }
-        }
-    }
-    if ((p[0].revents & (POLLIN | POLLERR | POLLHUP)) && !c->eof) {
-        static uint8_t buf[READ_CHUNK];
-        ssize_t got = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (got > 0) {
-            /* A failure also arrives as the CLOSED event, which reports it. */
-            int rc = secchat_session_feed(c->s, buf, (size_t)got);
-            if (rc != SECCHAT_OK && !c->fed_error)
-                c->fed_error = rc;
-        } else if (got == 0) {
-            feed_eof(c);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            fprintf(stderr, "session_peer: read: %s\n", strerror(errno));
-            feed_eof(c);
-        }
-    }
-    return n == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-}
-
-/*
- * After CLOSED: writes what is left (a failure's close frame included), then
- * waits, bounded, for the peer to close TCP when it should go first (the
- * client side, RFC 6455 7.1.1), and closes the socket.
- */
-static void finish_socket(conn *c, int wait_for_peer)
-{
-    int64_t deadline = now_ms() + WAIT_MS;
-    while (pending_output(c) > 0 && now_ms() < deadline) {
-        struct pollfd p = {c->fd, POLLOUT, 0};
-        int r = poll(&p, 1, (int)(deadline - now_ms()));
-        if (r < 0 && errno != EINTR)
-            break;
-        if (r <= 0)
-            continue;
-        size_t len;
-        const uint8_t *out = secchat_session_output(c->s, &len);
-        ssize_t w = send(c->fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w > 0)
-            secchat_session_output_consumed(c->s, (size_t)w);
-        else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            break;
-    }
-    if (pending_output(c) > 0)
-        fprintf(stderr, "session_peer: could not write the last %zu output bytes\n", pending_output(c));
-    shutdown(c->fd, SHUT_WR);
-    if (wait_for_peer && !c->eof) {
-        uint8_t buf[4096];
-        while (now_ms() < deadline) {
-            struct pollfd p = {c->fd, POLLIN, 0};
-            int r = poll(&p, 1, (int)(deadline - now_ms()));
-            if (r < 0 && errno != EINTR)
-                break;
-            if (r <= 0)
-                continue;
-            if (recv(c->fd, buf, sizeof buf, 0) <= 0)
-                break; /* EOF (or reset): the peer is done */
-        }
-    }
-    close(c->fd);
-    c->fd = -1;
+    return r;
 }
 
 /* Prints the CLOSED line, releases everything and returns the exit status. */
 static int report_closed(conn *c, const secchat_session_event *ev, secchat_config *cfg, int wait_for_peer)
 {
-    finish_socket(c, wait_for_peer);
-    say("CLOSED code=%u error=%d", ev->close_code, ev->error);
-    if (c->fed_error && c->fed_error != ev->error)
-        fprintf(stderr, "session_peer: feed returned %d but CLOSED says %d\n", c->fed_error, ev->error);
+    tcp_peer_finish(&c->io, wait_for_peer, WAIT_MS);
+    tcp_peer_say("CLOSED code=%u error=%d", ev->close_code, ev->error);
+    if (c->io.fed_error && c->io.fed_error != ev->error)
+        fprintf(stderr, "session_peer: feed returned %d but CLOSED says %d\n", c->io.fed_error, ev->error);
     if (ev->error != SECCHAT_OK)
         fprintf(stderr, "session_peer: session ended: %s (reason \"%s\")\n", secchat_strerror(ev->error),
                 ev->reason ? ev->reason : "");
@@ -296,7 +192,7 @@ static void report_ready(const secchat_session_event *ev)
 {
     char *peer = hex_string(ev->peer_static, SECCHAT_NOISE_KEY_LEN);
     char *hash = hex_string(ev->handshake_hash, ev->hash_len);
-    say("READY peer=%s hash=%s", peer, hash);
+    tcp_peer_say("READY peer=%s hash=%s", peer, hash);
     free(peer);
     free(hash);
 }
@@ -353,28 +249,10 @@ static secchat_config *make_config(const char *psk_hex, const char *protocol)
 
 static int listen_on(const char *address, uint16_t *port)
 {
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    int r = getaddrinfo(address, "0", &hints, &ai);
-    if (r != 0)
-        die("bind address %s: %s", address, gai_strerror(r));
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    char err[256];
+    int fd = tcp_peer_listen(address, port, err, sizeof err);
     if (fd < 0)
-        die("socket: %s", strerror(errno));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-        die("bind %s: %s", address, strerror(errno));
-    freeaddrinfo(ai);
-    if (listen(fd, 1) != 0)
-        die("listen: %s", strerror(errno));
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        die("getsockname: %s", strerror(errno));
-    *port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        die("%s", err);
     return fd;
 }
 
@@ -385,28 +263,26 @@ static int run_server(secchat_config *cfg, const char *address)
         die("secchat_config_public_key failed");
     uint16_t port;
     int lfd = listen_on(address, &port);
-    say("PORT %u", port);
+    tcp_peer_say("PORT %u", port);
     print_hex("KEY", pub, sizeof pub);
 
-    struct pollfd p = {lfd, POLLIN, 0};
-    if (poll(&p, 1, WAIT_MS) <= 0)
-        die("no connection within %d ms", WAIT_MS);
     conn c;
-    memset(&c, 0, sizeof c);
-    c.fd = accept(lfd, NULL, NULL);
-    if (c.fd < 0)
+    conn_init(&c, tcp_peer_accept(lfd, WAIT_MS));
+    if (c.io.fd < 0 && errno == ETIMEDOUT)
+        die("no connection within %d ms", WAIT_MS);
+    if (c.io.fd < 0)
         die("accept: %s", strerror(errno));
-    close(lfd);
     int rc = secchat_session_new_server(&c.s, cfg);
     if (rc != SECCHAT_OK)
         die("secchat_session_new_server: %d %s", rc, secchat_strerror(rc));
+    c.io.obj = c.s;
 
     char *name = NULL; /* the client's name, once its first message arrived */
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
         secchat_session_event ev;
         while (secchat_session_next_event(c.s, &ev)) {
-            deadline = now_ms() + WAIT_MS;
+            deadline = tcp_peer_now_ms() + WAIT_MS;
             if (ev.type == SECCHAT_SESSION_EVENT_READY) {
                 report_ready(&ev);
                 secchat_message prompt = {.sender = "Server", .content = "Please enter your name:"};
@@ -417,7 +293,7 @@ static int run_server(secchat_config *cfg, const char *address)
                 rc = receive_message(&ev, &in, &scratch);
                 if (rc != SECCHAT_OK) {
                     /* The original server drops a client that sends something it cannot parse. */
-                    say("BADMSG error=%d", rc);
+                    tcp_peer_say("BADMSG error=%d", rc);
                     if (secchat_session_close(c.s, 1008, "invalid message") != SECCHAT_OK)
                         die("close after a bad message failed");
                 } else if (!name) {
@@ -440,12 +316,12 @@ static int run_server(secchat_config *cfg, const char *address)
                 return report_closed(&c, &ev, cfg, 0); /* the server closes TCP first */
             }
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("nothing happened for %d ms (session state %d)", WAIT_MS, secchat_session_state(c.s));
         io_step(&c, (int)left, -1);
-        if (pending_output(&c) > 0)
-            deadline = now_ms() + WAIT_MS; /* still busy writing */
+        if (tcp_peer_pending(&c.io) > 0)
+            deadline = tcp_peer_now_ms() + WAIT_MS; /* still busy writing */
     }
 }
 
@@ -453,48 +329,10 @@ static int run_server(secchat_config *cfg, const char *address)
 
 static int connect_to(const secchat_ws_url *url)
 {
-    struct addrinfo hints, *ai = NULL;
-    char port[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof port, "%u", url->port);
-    int r = getaddrinfo(url->host, port, &hints, &ai);
-    if (r != 0)
-        die("resolve %s: %s", url->host, gai_strerror(r));
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        /* Bounded connect: non-blocking start, poll, then back to a blocking socket. */
-        int flags = fcntl(fd, F_GETFL);
-        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-        err = 0;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            err = errno;
-            if (err == EINPROGRESS) {
-                struct pollfd p = {fd, POLLOUT, 0};
-                int pr = poll(&p, 1, WAIT_MS);
-                socklen_t len = sizeof err;
-                if (pr <= 0)
-                    err = pr == 0 ? ETIMEDOUT : errno;
-                else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-                    err = errno;
-            }
-        }
-        fcntl(fd, F_SETFL, flags);
-        if (err != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(ai);
+    char err[256];
+    int fd = tcp_peer_connect(url->host, url->port, WAIT_MS, err, sizeof err);
     if (fd < 0)
-        die("connect to %s port %u: %s", url->host, url->port, strerror(err));
+        die("%s", err);
     return fd;
 }
 
@@ -508,22 +346,14 @@ static int read_command(conn *c, secchat_config *cfg, char *line, size_t cap)
     static char buf[COMMAND_MAX];
     static size_t have;
     static int stdin_eof;
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
-        char *nl = memchr(buf, '\n', have);
-        if (nl) {
-            size_t len = (size_t)(nl - buf);
-            if (len >= cap)
-                die("command line too long");
-            memcpy(line, buf, len);
-            line[len] = '\0';
-            memmove(buf, nl + 1, have - len - 1);
-            have -= len + 1;
+        int taken = tcp_peer_take_line(buf, &have, sizeof buf, line, cap);
+        if (taken > 0)
             return 1;
-        }
         if (stdin_eof)
             return 0;
-        if (have == sizeof buf)
+        if (taken < 0)
             die("command line too long");
         secchat_session_event ev;
         while (secchat_session_next_event(c->s, &ev)) {
@@ -532,13 +362,13 @@ static int read_command(conn *c, secchat_config *cfg, char *line, size_t cap)
                 char *scratch;
                 int rc = receive_message(&ev, &msg, &scratch);
                 if (rc != SECCHAT_OK)
-                    say("BADMSG error=%d", rc);
+                    tcp_peer_say("BADMSG error=%d", rc);
                 free(scratch);
             } else if (ev.type == SECCHAT_SESSION_EVENT_CLOSED) {
                 exit(report_closed(c, &ev, cfg, 1));
             }
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("no command on stdin within %d ms", WAIT_MS);
         if (io_step(c, (int)left, 0)) {
@@ -556,7 +386,7 @@ static int read_command(conn *c, secchat_config *cfg, char *line, size_t cap)
 /* Runs the session until READY; a CLOSED before it ends the program. */
 static void wait_ready(conn *c, secchat_config *cfg)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
         secchat_session_event ev;
         while (secchat_session_next_event(c->s, &ev)) {
@@ -568,7 +398,7 @@ static void wait_ready(conn *c, secchat_config *cfg)
                 exit(report_closed(c, &ev, cfg, 1));
             die("event %d before READY", (int)ev.type);
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("no handshake within %d ms (session state %d)", WAIT_MS, secchat_session_state(c->s));
         io_step(c, (int)left, -1);
@@ -587,11 +417,11 @@ static int run_client(secchat_config *cfg, const char *url_text)
         die("secchat_config_public_key failed");
     print_hex("KEY", pub, sizeof pub);
     conn c;
-    memset(&c, 0, sizeof c);
-    c.fd = connect_to(&url);
+    conn_init(&c, connect_to(&url));
     rc = secchat_session_new_client(&c.s, cfg, url_text);
     if (rc != SECCHAT_OK)
         die("secchat_session_new_client: %d %s", rc, secchat_strerror(rc));
+    c.io.obj = c.s;
     wait_ready(&c, cfg);
 
     static char line[COMMAND_MAX];
@@ -621,7 +451,7 @@ static int run_client(secchat_config *cfg, const char *url_text)
     rc = secchat_session_close(c.s, 1000, "bye");
     if (rc != SECCHAT_OK)
         die("close: %s", secchat_strerror(rc));
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
         secchat_session_event ev;
         while (secchat_session_next_event(c.s, &ev)) {
@@ -632,11 +462,11 @@ static int run_client(secchat_config *cfg, const char *url_text)
                 secchat_message msg;
                 char *scratch;
                 if (receive_message(&ev, &msg, &scratch) != SECCHAT_OK)
-                    say("BADMSG");
+                    tcp_peer_say("BADMSG");
                 free(scratch);
             }
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("no close handshake within %d ms", WAIT_MS);
         io_step(&c, (int)left, -1);

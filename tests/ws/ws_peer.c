@@ -28,25 +28,19 @@
  * and exits 1. stdout is flushed after every line.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/tcp_peer.h"
 #include "secchat.h"
 
 #define WAIT_MS 5000
 #define ACCEPT_WAIT_MS 10000
 /* Stop reading while this much output waits: echoes then never outgrow max_output. */
 #define OUTPUT_HIGH_WATER ((size_t)256 * 1024)
-#define READ_CHUNK 65536
 
 _Noreturn static void die(const char *fmt, ...)
 {
@@ -60,157 +54,48 @@ _Noreturn static void die(const char *fmt, ...)
     exit(1);
 }
 
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- one connection: a socket and an endpoint ---------------------------------- */
 
+static const uint8_t *ws_output(const void *obj, size_t *len)
+{
+    return secchat_ws_output(obj, len);
+}
+
+static void ws_output_consumed(void *obj, size_t n)
+{
+    secchat_ws_output_consumed(obj, n);
+}
+
+static int ws_feed(void *obj, const uint8_t *data, size_t len)
+{
+    return secchat_ws_feed(obj, data, len);
+}
+
+static void ws_feed_eof(void *obj)
+{
+    secchat_ws_feed_eof(obj);
+}
+
+static const tcp_peer_ops ws_ops = {ws_output, ws_output_consumed, ws_feed, ws_feed_eof};
+
 typedef struct conn {
-    int fd;
+    tcp_peer io; /* io.obj is ws once it exists */
     secchat_ws *ws;
-    int eof;       /* the peer closed its side (or the socket failed) */
-    int fed_error; /* first error secchat_ws_feed returned */
 } conn;
 
-static size_t pending_output(const conn *c)
+/* A connection around the socket fd, before its endpoint is made. */
+static void conn_init(conn *c, int fd)
 {
-    size_t n;
-    secchat_ws_output(c->ws, &n);
-    return n;
+    *c = (conn){.io = {.fd = fd, .ops = &ws_ops, .name = "ws_peer", .high_water = OUTPUT_HIGH_WATER}};
 }
 
-static void feed_eof(conn *c)
-{
-    c->eof = 1;
-    secchat_ws_feed_eof(c->ws);
-}
-
-/*
- * One round of I/O: waits at most timeout_ms for the socket (and, when
- * stdin_fd >= 0, for stdin), writes what it can of the output, and feeds what
- * it reads. Returns 1 when stdin became readable, else 0.
- */
+/* Returns 1 when stdin became readable, else 0. */
 static int io_step(conn *c, int timeout_ms, int stdin_fd)
 {
-    struct pollfd p[2];
-    nfds_t n = 0;
-    size_t out_len = pending_output(c);
-    p[0].fd = c->fd;
-    p[0].events = 0;
-    p[0].revents = 0;
-    if (!c->eof && out_len < OUTPUT_HIGH_WATER)
-        p[0].events |= POLLIN;
-    if (out_len > 0)
-        p[0].events |= POLLOUT;
-    n = 1;
-    if (stdin_fd >= 0) {
-        p[1].fd = stdin_fd;
-        p[1].events = POLLIN;
-        p[1].revents = 0;
-        n = 2;
-    }
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    int r = poll(p, n, timeout_ms);
-    if (r < 0) {
-        if (errno == EINTR)
-            return 0;
+    int r = tcp_peer_io_step(&c->io, timeout_ms, stdin_fd);
+    if (r < 0)
         die("poll: %s", strerror(errno));
-    }
-    if (p[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
-        size_t len;
-        const uint8_t *out = secchat_ws_output(c->ws, &len);
-        if (len > 0) {
-            ssize_t w = send(c->fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (w > 0) {
-                secchat_ws_output_consumed(c->ws, (size_t)w);
-            } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                /* The peer is gone: nothing more can be written. */
-                fprintf(stderr, "ws_peer: write: %s\n", strerror(errno));
-                secchat_ws_output_consumed(c->ws, len);
-                if (!c->eof)
-                    feed_eof(c);
-            }
-        }
-    }
-    if (p[0].revents & (POLLIN | POLLERR | POLLHUP) && !c->eof && pending_output(c) < OUTPUT_HIGH_WATER) {
-        static uint8_t buf[READ_CHUNK];
-        ssize_t got = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (got > 0) {
-            int rc = secchat_ws_feed(c->ws, buf, (size_t)got);
-            if (rc != SECCHAT_OK && !c->fed_error)
-                c->fed_error = rc;
-        } else if (got == 0) {
-            feed_eof(c);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            fprintf(stderr, "ws_peer: read: %s\n", strerror(errno));
-            feed_eof(c);
-        }
-    }
-    return n == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-}
-
-/* Writes all pending output (within WAIT_MS); returns 0 when done, -1 on timeout or a dead socket. */
-static int flush_output(conn *c)
-{
-    int64_t deadline = now_ms() + WAIT_MS;
-    while (pending_output(c) > 0) {
-        if (now_ms() >= deadline)
-            return -1;
-        struct pollfd p = {c->fd, POLLOUT, 0};
-        int r = poll(&p, 1, (int)(deadline - now_ms()));
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (r <= 0)
-            continue;
-        size_t len;
-        const uint8_t *out = secchat_ws_output(c->ws, &len);
-        ssize_t w = send(c->fd, out, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w > 0)
-            secchat_ws_output_consumed(c->ws, (size_t)w);
-        else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return -1;
-    }
-    return 0;
-}
-
-/* After CLOSED: write what is left, then wait (bounded) for the peer to close the TCP connection. */
-static void finish_socket(conn *c, int wait_for_peer)
-{
-    if (flush_output(c) != 0)
-        fprintf(stderr, "ws_peer: could not write the last %zu output bytes\n", pending_output(c));
-    shutdown(c->fd, SHUT_WR);
-    if (wait_for_peer && !c->eof) {
-        int64_t deadline = now_ms() + WAIT_MS;
-        uint8_t buf[4096];
-        while (now_ms() < deadline) {
-            struct pollfd p = {c->fd, POLLIN, 0};
-            int r = poll(&p, 1, (int)(deadline - now_ms()));
-            if (r < 0 && errno != EINTR)
-                break;
-            if (r <= 0)
-                continue;
-            ssize_t got = recv(c->fd, buf, sizeof buf, 0);
-            if (got <= 0)
-                break; /* EOF (or reset): the peer is done */
-        }
-    }
-    close(c->fd);
-    c->fd = -1;
+    return r;
 }
 
 static const char *event_name(enum secchat_ws_event_type t)
@@ -233,30 +118,10 @@ static const char *event_name(enum secchat_ws_event_type t)
 
 static int listen_on(const char *address, uint16_t *port)
 {
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    int r = getaddrinfo(address, "0", &hints, &ai);
-    if (r != 0)
-        die("bind address %s: %s", address, gai_strerror(r));
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    char err[256];
+    int fd = tcp_peer_listen(address, port, err, sizeof err);
     if (fd < 0)
-        die("socket: %s", strerror(errno));
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-        die("bind %s: %s", address, strerror(errno));
-    freeaddrinfo(ai);
-    if (listen(fd, 1) != 0)
-        die("listen: %s", strerror(errno));
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        die("getsockname: %s", strerror(errno));
-    *port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        die("%s", err);
     return fd;
 }
 
@@ -264,51 +129,48 @@ static int run_server(const char *address)
 {
     uint16_t port;
     int lfd = listen_on(address, &port);
-    say("PORT %u", port);
+    tcp_peer_say("PORT %u", port);
 
-    struct pollfd p = {lfd, POLLIN, 0};
-    int r = poll(&p, 1, ACCEPT_WAIT_MS);
-    if (r <= 0)
-        die("no connection within %d ms", ACCEPT_WAIT_MS);
     conn c;
-    memset(&c, 0, sizeof c);
-    c.fd = accept(lfd, NULL, NULL);
-    if (c.fd < 0)
+    conn_init(&c, tcp_peer_accept(lfd, ACCEPT_WAIT_MS));
+    if (c.io.fd < 0 && errno == ETIMEDOUT)
+        die("no connection within %d ms", ACCEPT_WAIT_MS);
+    if (c.io.fd < 0)
         die("accept: %s", strerror(errno));
-    close(lfd);
     if (secchat_ws_new_server(&c.ws, NULL) != SECCHAT_OK)
         die("secchat_ws_new_server failed");
+    c.io.obj = c.ws;
 
     unsigned long messages = 0;
-    int64_t idle_deadline = now_ms() + WAIT_MS;
+    int64_t idle_deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
         secchat_ws_event ev;
         while (secchat_ws_next_event(c.ws, &ev)) {
-            idle_deadline = now_ms() + WAIT_MS;
+            idle_deadline = tcp_peer_now_ms() + WAIT_MS;
             if (ev.type == SECCHAT_WS_EVENT_MESSAGE) {
                 messages++;
                 int rc = secchat_ws_send(c.ws, ev.data, ev.len);
                 if (rc != SECCHAT_OK)
                     die("echo of a %zu-byte message: %s", ev.len, secchat_strerror(rc));
             } else if (ev.type == SECCHAT_WS_EVENT_CLOSED) {
-                finish_socket(&c, 0); /* the server closes the TCP connection first (RFC 6455 7.1.1) */
+                tcp_peer_finish(&c.io, 0, WAIT_MS); /* the server closes the TCP connection first (RFC 6455 7.1.1) */
                 if (ev.error == SECCHAT_OK) {
-                    say("CLOSED code=%u messages=%lu", ev.close_code, messages);
+                    tcp_peer_say("CLOSED code=%u messages=%lu", ev.close_code, messages);
                     secchat_ws_free(c.ws);
                     return 0;
                 }
-                say("CLOSED code=%u messages=%lu error=%d %s", ev.close_code, messages, ev.error,
-                    secchat_strerror(ev.error));
+                tcp_peer_say("CLOSED code=%u messages=%lu error=%d %s", ev.close_code, messages, ev.error,
+                             secchat_strerror(ev.error));
                 secchat_ws_free(c.ws);
                 return 1;
             }
         }
-        int64_t left = idle_deadline - now_ms();
+        int64_t left = idle_deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("nothing happened for %d ms (state %d)", WAIT_MS, secchat_ws_state(c.ws));
         io_step(&c, (int)left, -1);
-        if (pending_output(&c) > 0)
-            idle_deadline = now_ms() + WAIT_MS; /* still busy writing */
+        if (tcp_peer_pending(&c.io) > 0)
+            idle_deadline = tcp_peer_now_ms() + WAIT_MS; /* still busy writing */
     }
 }
 
@@ -316,48 +178,10 @@ static int run_server(const char *address)
 
 static int connect_to(const secchat_ws_url *url)
 {
-    struct addrinfo hints, *ai = NULL;
-    char port[8];
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof port, "%u", url->port);
-    int r = getaddrinfo(url->host, port, &hints, &ai);
-    if (r != 0)
-        die("resolve %s: %s", url->host, gai_strerror(r));
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        /* Bounded connect: start it non-blocking, wait with poll, then back to a blocking socket. */
-        int flags = fcntl(fd, F_GETFL);
-        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-        err = 0;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            err = errno;
-            if (err == EINPROGRESS) {
-                struct pollfd p = {fd, POLLOUT, 0};
-                int pr = poll(&p, 1, WAIT_MS);
-                socklen_t len = sizeof err;
-                if (pr <= 0)
-                    err = pr == 0 ? ETIMEDOUT : errno;
-                else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-                    err = errno;
-            }
-        }
-        fcntl(fd, F_SETFL, flags);
-        if (err != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(ai);
+    char err[256];
+    int fd = tcp_peer_connect(url->host, url->port, WAIT_MS, err, sizeof err);
     if (fd < 0)
-        die("connect to %s port %u: %s", url->host, url->port, strerror(err));
+        die("%s", err);
     return fd;
 }
 
@@ -372,14 +196,14 @@ static const char *const wait_names[] = {"the upgrade", "the echo", "the pong", 
  */
 static uint16_t wait_event(conn *c, wait_for what, const uint8_t *want, size_t want_len)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
         secchat_ws_event ev;
         while (secchat_ws_next_event(c->ws, &ev)) {
             if (ev.type == SECCHAT_WS_EVENT_CLOSED) {
                 if (what == WAIT_CLOSED && ev.error == SECCHAT_OK)
                     return ev.close_code;
-                finish_socket(c, 0); /* a failure leaves its close frame in the output: send it */
+                tcp_peer_finish(&c->io, 0, WAIT_MS); /* a failure leaves its close frame in the output: send it */
                 die("connection closed while waiting for %s: code %u reason \"%s\" error %d (%s)", wait_names[what],
                     ev.close_code, ev.reason, ev.error, secchat_strerror(ev.error));
             }
@@ -396,7 +220,7 @@ static uint16_t wait_event(conn *c, wait_for what, const uint8_t *want, size_t w
                 return 0;
             }
             if (what == WAIT_PONG && ev.type == SECCHAT_WS_EVENT_PONG) {
-                if (secchat_ws_ping_overdue(c->ws, (uint64_t)now_ms(), 0))
+                if (secchat_ws_ping_overdue(c->ws, (uint64_t)tcp_peer_now_ms(), 0))
                     continue; /* a pong, but not for our ping */
                 return 0;
             }
@@ -405,7 +229,7 @@ static uint16_t wait_event(conn *c, wait_for what, const uint8_t *want, size_t w
             if (ev.type != SECCHAT_WS_EVENT_PONG)
                 die("unexpected %s event while waiting for %s", event_name(ev.type), wait_names[what]);
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("timeout (%d ms) waiting for %s", WAIT_MS, wait_names[what]);
         io_step(c, (int)left, -1);
@@ -417,34 +241,28 @@ static int read_command(conn *c, char *line, size_t cap)
 {
     static char buf[256];
     static size_t have;
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
     for (;;) {
-        char *nl = memchr(buf, '\n', have);
-        if (nl) {
-            size_t len = (size_t)(nl - buf);
-            if (len >= cap)
-                die("command line too long");
-            memcpy(line, buf, len);
-            line[len] = '\0';
+        int taken = tcp_peer_take_line(buf, &have, sizeof buf, line, cap);
+        if (taken < 0)
+            die("command line too long");
+        if (taken) {
+            size_t len = strlen(line);
             if (len > 0 && line[len - 1] == '\r')
                 line[len - 1] = '\0';
-            memmove(buf, nl + 1, have - len - 1);
-            have -= len + 1;
             return 1;
         }
-        if (have == sizeof buf)
-            die("command line too long");
         secchat_ws_event ev;
         while (secchat_ws_next_event(c->ws, &ev)) {
             if (ev.type == SECCHAT_WS_EVENT_CLOSED) {
-                finish_socket(c, 0);
+                tcp_peer_finish(&c->io, 0, WAIT_MS);
                 die("connection closed while waiting for a command: code %u error %d (%s)", ev.close_code, ev.error,
                     secchat_strerror(ev.error));
             }
             if (ev.type == SECCHAT_WS_EVENT_MESSAGE)
                 die("unexpected %zu-byte message while waiting for a command", ev.len);
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - tcp_peer_now_ms();
         if (left <= 0)
             die("no command on stdin within %d ms", WAIT_MS);
         if (io_step(c, (int)left, 0)) {
@@ -466,13 +284,13 @@ static int run_client(const char *url_text)
     if (rc != SECCHAT_OK)
         die("URL %s: %s", url_text, secchat_strerror(rc));
     conn c;
-    memset(&c, 0, sizeof c);
-    c.fd = connect_to(&url);
+    conn_init(&c, connect_to(&url));
     rc = secchat_ws_new_client(&c.ws, url_text, NULL);
     if (rc != SECCHAT_OK)
         die("secchat_ws_new_client: %s", secchat_strerror(rc));
+    c.io.obj = c.ws;
     wait_event(&c, WAIT_OPEN, NULL, 0);
-    say("OPEN");
+    tcp_peer_say("OPEN");
 
     char line[128];
     while (read_command(&c, line, sizeof line)) {
@@ -487,30 +305,30 @@ static int run_client(const char *url_text)
                 die("out of memory");
             for (size_t i = 0; i < size; i++)
                 msg[i] = (uint8_t)((i * 31 + size) & 0xff);
-            int64_t deadline = now_ms() + WAIT_MS;
+            int64_t deadline = tcp_peer_now_ms() + WAIT_MS;
             while ((rc = secchat_ws_send(c.ws, msg, size)) == SECCHAT_ERR_WS_OUTPUT_FULL) {
-                if (now_ms() >= deadline)
+                if (tcp_peer_now_ms() >= deadline)
                     die("send %lu: output stayed full for %d ms", size, WAIT_MS);
-                io_step(&c, (int)(deadline - now_ms()), -1);
+                io_step(&c, (int)(deadline - tcp_peer_now_ms()), -1);
             }
             if (rc != SECCHAT_OK)
                 die("send %lu: %s", size, secchat_strerror(rc));
             wait_event(&c, WAIT_ECHO, msg, size);
             free(msg);
-            say("ECHO %lu OK", size);
+            tcp_peer_say("ECHO %lu OK", size);
         } else if (strcmp(line, "ping") == 0) {
-            rc = secchat_ws_ping(c.ws, (uint64_t)now_ms());
+            rc = secchat_ws_ping(c.ws, (uint64_t)tcp_peer_now_ms());
             if (rc != SECCHAT_OK)
                 die("ping: %s", secchat_strerror(rc));
             wait_event(&c, WAIT_PONG, NULL, 0);
-            say("PONG OK");
+            tcp_peer_say("PONG OK");
         } else if (strcmp(line, "close") == 0) {
             rc = secchat_ws_close(c.ws, SECCHAT_WS_CLOSE_NORMAL, "bye");
             if (rc != SECCHAT_OK)
                 die("close: %s", secchat_strerror(rc));
             uint16_t code = wait_event(&c, WAIT_CLOSED, NULL, 0);
-            finish_socket(&c, 1); /* the client waits for the server to close TCP first */
-            say("CLOSED code=%u", code);
+            tcp_peer_finish(&c.io, 1, WAIT_MS); /* the client waits for the server to close TCP first */
+            tcp_peer_say("CLOSED code=%u", code);
             secchat_ws_free(c.ws);
             return 0;
         } else {
