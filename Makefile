@@ -29,8 +29,10 @@ PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 
 # Dependencies of the library itself (Requires.private of libsecchat.pc).
 # wslay ships no .pc file in Debian, so it is named directly (Libs.private).
-LIB_PKGS     := libsodium nettle jansson
-LIB_PRIVATE  := -lwslay
+LIB_PKGS     := libsodium nettle jansson libuv
+LIB_PRIVATE  := -lwslay -pthread
+# Extra dependencies of the programs only (line editing in secchat-client; BSD licence).
+APP_PKGS     := libedit
 # Extra dependencies of the tests only.
 TEST_PKGS    := cmocka
 
@@ -69,7 +71,8 @@ STATIC       := $(BUILD)/libsecchat.a
 # tests/<module>/test_*.c are cmocka suites; tests/noise/vector_runner.c is a tool.
 UNIT_SRCS    := $(sort $(wildcard tests/*/test_*.c))
 UNIT_BINS    := $(UNIT_SRCS:%.c=$(BUILD)/%)
-TOOL_SRCS    := tests/noise/vector_runner.c tests/noise/noise_peer.c tests/ws/ws_peer.c tests/chat/session_peer.c
+TOOL_SRCS    := tests/noise/vector_runner.c tests/noise/noise_peer.c tests/ws/ws_peer.c tests/chat/session_peer.c \
+                $(wildcard tests/server/chat_load.c)
 TOOL_BINS    := $(TOOL_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
@@ -116,11 +119,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HELPER_OBJS) $(STATIC)
 	$(call quiet,LD,$@)$(CC) $(SANFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(HELPER_OBJS) $(STATIC) $(TEST_LDLIBS)
 
 # Programs see nothing but include/ (no -Ilib), like any consumer.
-APP_CFLAGS   := $(WARNINGS) -D_POSIX_C_SOURCE=200809L -Iinclude $(SANFLAGS) $(CFLAGS)
+APP_CFLAGS   := $(WARNINGS) -D_POSIX_C_SOURCE=200809L -Iinclude $(call pc_cflags,$(APP_PKGS)) $(SANFLAGS) $(CFLAGS)
+APP_LDLIBS   := $(LIB_LDLIBS) $(call pc_libs,$(APP_PKGS)) -pthread
 .SECONDEXPANSION:
 $(BUILD)/apps/%: $$(wildcard apps/%/*.c) $$(wildcard apps/%/*.h) $(STATIC)
 	@mkdir -p $(@D)
-	$(call quiet,CC,$@)$(CC) $(APP_CFLAGS) -o $@ $(filter %.c,$^) $(STATIC) $(LIB_LDLIBS)
+	$(call quiet,CC,$@)$(CC) $(APP_CFLAGS) -o $@ $(filter %.c,$^) $(STATIC) $(APP_LDLIBS)
 
 # The documented examples use only the public header, like any consumer.
 $(BUILD)/examples/%: docs/examples/%.c $(STATIC)

@@ -13,5 +13,6 @@
 #include "secchat/message.h"
 #include "secchat/chat.h"
 #include "secchat/keys.h"
+#include "secchat/server.h"
 
 #endif /* SECCHAT_H */

@@ -10,6 +10,7 @@
  *   -4xx  secure session failures (turn order, peer rejected, closed)
  *   -5xx  application message (JSON) failures
  *   -6xx  key files, fingerprints, known servers, allow-lists
+ *   -7xx  the chat server and client runtimes (sockets, threads, members)
  */
 #ifndef SECCHAT_COMMON_H
 #define SECCHAT_COMMON_H
@@ -109,7 +110,16 @@ enum secchat_error {
     SECCHAT_ERR_KEY_EXISTS = -605,           /* the key file exists; not overwritten */
     SECCHAT_ERR_KNOWN_SERVER_UNKNOWN = -606, /* no known_servers entry for this server yet */
     SECCHAT_ERR_KNOWN_SERVER_CHANGED = -607, /* the server's key differs from the one recorded */
-    SECCHAT_ERR_KEY_NOT_AUTHORIZED = -608    /* the key is not in the allow-list */
+    SECCHAT_ERR_KEY_NOT_AUTHORIZED = -608,   /* the key is not in the allow-list */
+
+    /* -7xx: server and client runtimes. */
+    SECCHAT_ERR_ADDRESS = -701,        /* not an ADDR:PORT (IPv4, [IPv6] or host name) that resolves */
+    SECCHAT_ERR_LISTEN = -702,         /* the listening socket could not be opened (see errno: in use, denied) */
+    SECCHAT_ERR_CONNECT = -703,        /* the TCP connection could not be made (see errno) */
+    SECCHAT_ERR_THREAD = -704,         /* a thread or event loop could not be started */
+    SECCHAT_ERR_NOT_RUNNING = -705,    /* the server or client is not running (not started, or stopped) */
+    SECCHAT_ERR_NO_SUCH_MEMBER = -706, /* no member of that name */
+    SECCHAT_ERR_TIMEOUT = -707         /* the peer did not finish the upgrade and handshake in time */
 };
 
 /*

@@ -117,6 +117,20 @@ SECCHAT_API const char *secchat_strerror(int code)
         return "SERVER KEY CHANGED: the server's static key differs from the one recorded in known_servers";
     case SECCHAT_ERR_KEY_NOT_AUTHORIZED:
         return "static key not in the list of authorized keys";
+    case SECCHAT_ERR_ADDRESS:
+        return "address is not ADDR:PORT or does not resolve";
+    case SECCHAT_ERR_LISTEN:
+        return "cannot listen on that address (in use or not permitted)";
+    case SECCHAT_ERR_CONNECT:
+        return "cannot connect to the server";
+    case SECCHAT_ERR_THREAD:
+        return "cannot start a thread or event loop";
+    case SECCHAT_ERR_NOT_RUNNING:
+        return "not running";
+    case SECCHAT_ERR_NO_SUCH_MEMBER:
+        return "no member of that name";
+    case SECCHAT_ERR_TIMEOUT:
+        return "the peer did not complete the upgrade and handshake in time";
     default:
         return "unknown error code";
     }

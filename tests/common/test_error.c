@@ -68,12 +68,19 @@ static const int codes[] = {
     SECCHAT_ERR_KNOWN_SERVER_UNKNOWN,
     SECCHAT_ERR_KNOWN_SERVER_CHANGED,
     SECCHAT_ERR_KEY_NOT_AUTHORIZED,
+    SECCHAT_ERR_ADDRESS,
+    SECCHAT_ERR_LISTEN,
+    SECCHAT_ERR_CONNECT,
+    SECCHAT_ERR_THREAD,
+    SECCHAT_ERR_NOT_RUNNING,
+    SECCHAT_ERR_NO_SUCH_MEMBER,
+    SECCHAT_ERR_TIMEOUT,
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 /* Codes that common.h does not define, around and between the real ones. */
 static const int unknown[] = {1,    -1,   -99,  -100, -106, -200, -216, -300,    -317,
-                              -400, -404, -500, -509, -600, -609, -700, 42,   INT_MAX, INT_MIN};
+                              -400, -404, -500, -509, -600, -609, -700, -708, -800, 42,   INT_MAX, INT_MIN};
 
 /* Each known code has its own text: a caller can tell them apart in a log. */
 static void test_strerror_distinct(void **state)

@@ -1,0 +1,256 @@
+/*
+ * secchat-server: the chat server (docs/secchat-server.1).
+ *
+ * The library runs the network on its own threads; this thread owns the
+ * console (operator lines on stdin) and the signals: SIGINT and SIGTERM shut
+ * down gracefully (close code 1001 to every client), SIGHUP is reserved for
+ * reloading the allow-list. Signals are blocked in every thread and read
+ * from a signalfd, so no handler races with the rest.
+ */
+#define _GNU_SOURCE /* signalfd, getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "server_app.h"
+
+static const char usage_line[] = "Usage: " PROG " [--listen ADDR:PORT] [--psk-file FILE | --demo-psk] [--key-file FILE]\n"
+                                 "       [--threads N] [--max-clients N] [--handshake-timeout MS] [--queue-limit BYTES] [--quiet]\n";
+
+static const char help_text[] =
+    "Runs the secchat chat server: WebSocket + Noise_XXpsk2_25519_AESGCM_SHA256, wire-compatible\n"
+    "with the original program.\n"
+    "\n"
+    "  --listen ADDR:PORT     where to listen (default 127.0.0.1:8080; [::1]:8080 for IPv6; port 0: any)\n"
+    "  --psk-file FILE        the pre-shared key file (also $SECCHAT_PSK_FILE)\n"
+    "  --demo-psk             the original program's published PSK, to talk to its clients (insecure)\n"
+    "  --key-file FILE        the server's static private key file\n"
+    "  --threads N            worker threads (default: one per CPU)\n"
+    "  --max-clients N        most connections at once (default 10000)\n"
+    "  --handshake-timeout MS connect-to-secure-channel limit (default 10000)\n"
+    "  --queue-limit BYTES    unsent output per client before it is dropped (default 1048576)\n"
+    "  --quiet                print only the listening line and errors\n"
+    "  --help, --version\n"
+    "\n"
+    "Without --psk-file or --demo-psk the PSK is $XDG_CONFIG_HOME/secchat/psk (~/.config/secchat/psk), and\n"
+    "without --key-file the key is server.key there; both are created on first start.\n"
+    "Console: text broadcasts, @NAME text sends to one member, /list, /rooms, /kick NAME, /quit.\n"
+    "Exit status: 0 after /quit, SIGINT or SIGTERM; 1 on a runtime error; 2 on a usage error.\n";
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, PROG ": %s%s%s%s\n", what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+    fprintf(stderr, "%sTry '" PROG " --help' for more information.\n", usage_line);
+    return EXIT_USAGE;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum { OPT_PSK_FILE = 256, OPT_DEMO_PSK, OPT_KEY_FILE, OPT_THREADS, OPT_MAX_CLIENTS, OPT_HANDSHAKE, OPT_QUEUE };
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"psk-file", required_argument, NULL, OPT_PSK_FILE},
+        {"demo-psk", no_argument, NULL, OPT_DEMO_PSK},
+        {"key-file", required_argument, NULL, OPT_KEY_FILE},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
+        {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
+        {"queue-limit", required_argument, NULL, OPT_QUEUE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int ch;
+    unsigned long v;
+    while ((ch = getopt_long(argc, argv, "l:qhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            o->server.listen = optarg;
+            break;
+        case OPT_PSK_FILE:
+            o->psk_file = optarg;
+            break;
+        case OPT_DEMO_PSK:
+            o->demo_psk = 1;
+            break;
+        case OPT_KEY_FILE:
+            o->key_file = optarg;
+            break;
+        case OPT_THREADS:
+            if (parse_uint(optarg, 256, &v) || v == 0)
+                return usage_error("--threads needs a number from 1 to 256, not", optarg);
+            o->server.threads = (unsigned)v;
+            break;
+        case OPT_MAX_CLIENTS:
+            if (parse_uint(optarg, 1000000, &v) || v == 0)
+                return usage_error("--max-clients needs a number from 1 to 1000000, not", optarg);
+            o->server.max_clients = (unsigned)v;
+            break;
+        case OPT_HANDSHAKE:
+            if (parse_uint(optarg, 3600000, &v) || v < 100)
+                return usage_error("--handshake-timeout needs milliseconds from 100 to 3600000, not", optarg);
+            o->server.handshake_timeout_ms = (unsigned)v;
+            break;
+        case OPT_QUEUE:
+            if (parse_uint(optarg, 1UL << 30, &v) || v < 4096)
+                return usage_error("--queue-limit needs bytes from 4096 to 1073741824, not", optarg);
+            o->server.queue_bytes = (size_t)v;
+            break;
+        case 'q':
+            o->quiet = 1;
+            break;
+        case 'h':
+            fputs(usage_line, stdout);
+            fputs(help_text, stdout);
+            exit(0);
+        case 'V':
+            printf(PROG " (libsecchat) %s\n", secchat_version_string());
+            exit(0);
+        default:
+            if (optopt)
+                return usage_error("unknown or incomplete option", argv[optind - 1]);
+            return usage_error("unknown option", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument", argv[optind]);
+    if (o->demo_psk && o->psk_file)
+        return usage_error("--demo-psk and --psk-file exclude each other", NULL);
+    return 0;
+}
+
+/* Runs the console until /quit or a stop signal. */
+static void run_console(secchat_server *srv, int sigfd)
+{
+    int stdin_open = 1;
+    char *line = NULL;
+    size_t cap = 0;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
+        int n = poll(fds, stdin_open ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        if (fds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    printf("SIGHUP: nothing to reload\n");
+                    continue;
+                }
+                printf("Shutting down (signal %u)\n", si.ssi_signo);
+                break;
+            }
+        }
+        if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (getline(&line, &cap, stdin) < 0) {
+                stdin_open = 0; /* no operator (a service): keep serving */
+                continue;
+            }
+            if (console_line(srv, line)) {
+                printf("Shutting down\n");
+                break;
+            }
+        }
+    }
+    free(line);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    secchat_config *cfg = NULL;
+    rc = secchat_config_new(&cfg);
+    if (rc != SECCHAT_OK) {
+        fprintf(stderr, PROG ": %s\n", secchat_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    if (load_keys(&o, cfg) != SECCHAT_OK) {
+        secchat_config_free(cfg);
+        return EXIT_RUNTIME;
+    }
+
+    /* Before any thread exists, so all of them inherit the mask. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    sigset_t wanted = mask;
+    sigdelset(&wanted, SIGPIPE);
+    int sigfd = signalfd(-1, &wanted, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        fprintf(stderr, PROG ": signalfd: %s\n", strerror(errno));
+        secchat_config_free(cfg);
+        return EXIT_RUNTIME;
+    }
+
+    secchat_server_callbacks cb = {.arg = &o.quiet, .event = print_event};
+    secchat_server *srv = NULL;
+    const char *listen = o.server.listen ? o.server.listen : SECCHAT_SERVER_DEFAULT_LISTEN;
+    rc = secchat_server_new(&srv, cfg, &o.server, &cb);
+    if (rc == SECCHAT_OK)
+        rc = secchat_server_start(srv);
+    if (rc != SECCHAT_OK) {
+        if (rc == SECCHAT_ERR_LISTEN)
+            fprintf(stderr, PROG ": cannot listen on %s: %s\n", listen, strerror(errno));
+        else if (rc == SECCHAT_ERR_ADDRESS)
+            fprintf(stderr, PROG ": bad --listen address '%s': use ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080\n",
+                    listen);
+        else
+            fprintf(stderr, PROG ": %s\n", secchat_strerror(rc));
+        secchat_server_free(srv);
+        secchat_config_free(cfg);
+        close(sigfd);
+        return EXIT_RUNTIME;
+    }
+    if (!o.quiet) {
+        uint8_t pub[SECCHAT_KEY_LEN];
+        char fp[SECCHAT_FINGERPRINT_SIZE] = "?";
+        if (secchat_config_public_key(cfg, pub) == SECCHAT_OK && secchat_fingerprint(pub, fp) != SECCHAT_OK)
+            snprintf(fp, sizeof fp, "?");
+        printf("Using Noise protocol: %s\n", SECCHAT_DEFAULT_PROTOCOL);
+        printf("Server key fingerprint: %s\n", fp);
+        printf("Commands: '@ClientName message' to send to specific client, or 'message' to broadcast "
+               "(/list, /rooms, /kick NAME, /quit)\n");
+    }
+
+    run_console(srv, sigfd);
+    secchat_server_stop(srv, 2000);
+    secchat_server_free(srv);
+    secchat_config_free(cfg);
+    close(sigfd);
+    return 0;
+}

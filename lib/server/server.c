@@ -1,0 +1,370 @@
+/* The public server API: lifecycle and the calls any thread may make. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chat/config.h"
+#include "common/internal.h"
+#include "server/names.h"
+#include "server/runtime.h"
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
+static void apply_defaults(secchat_server_options *o)
+{
+    if (!o->threads)
+        o->threads = online_cpus();
+    if (o->threads > 256)
+        o->threads = 256;
+    if (!o->max_clients)
+        o->max_clients = SECCHAT_SERVER_DEFAULT_MAX_CLIENTS;
+    if (!o->queue_bytes)
+        o->queue_bytes = SECCHAT_SERVER_DEFAULT_QUEUE_BYTES;
+    if (!o->queue_messages)
+        o->queue_messages = SECCHAT_SERVER_DEFAULT_QUEUE_MESSAGES;
+    if (!o->handshake_timeout_ms)
+        o->handshake_timeout_ms = SECCHAT_SERVER_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    if (!o->ping_interval_ms)
+        o->ping_interval_ms = SECCHAT_SERVER_DEFAULT_PING_INTERVAL_MS;
+    if (!o->pong_timeout_ms)
+        o->pong_timeout_ms = SECCHAT_SERVER_DEFAULT_PONG_TIMEOUT_MS;
+}
+
+SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *cfg, const secchat_server_options *opts,
+                                   const secchat_server_callbacks *cb)
+{
+    if (!out || !cfg)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    int rc = sc_crypto_init();
+    if (rc != SECCHAT_OK)
+        return rc;
+    secchat_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return SECCHAT_ERR_NO_MEMORY;
+    srv->cfg = cfg;
+    srv->listen_fd = -1;
+    if (opts)
+        srv->opts = *opts;
+    apply_defaults(&srv->opts);
+    if (cb)
+        srv->cb = *cb;
+    srv->listen_text = strdup(srv->opts.listen ? srv->opts.listen : SECCHAT_SERVER_DEFAULT_LISTEN);
+    srv->opts.listen = srv->listen_text;
+    snprintf(srv->protocol, sizeof srv->protocol, "%s", cfg->protocol);
+    uint8_t pub[SECCHAT_KEY_LEN];
+    if (!srv->listen_text || secchat_config_public_key(cfg, pub) != SECCHAT_OK ||
+        secchat_fingerprint(pub, srv->fingerprint) != SECCHAT_OK) {
+        free(srv->listen_text);
+        free(srv);
+        return SECCHAT_ERR_NO_MEMORY;
+    }
+    /* Refuse a bad address now rather than at start. */
+    struct sockaddr_storage ss;
+    socklen_t len;
+    rc = sc_address_parse(srv->listen_text, &ss, &len);
+    if (rc == SECCHAT_OK)
+        rc = sc_registry_init(&srv->reg, srv->opts.threads);
+    if (rc != SECCHAT_OK) {
+        free(srv->listen_text);
+        free(srv);
+        return rc;
+    }
+    pthread_mutex_init(&srv->state_lock, NULL);
+    atomic_init(&srv->nconns, 0);
+    atomic_init(&srv->next_id, 0);
+    atomic_init(&srv->next_worker, 0);
+    *out = srv;
+    return SECCHAT_OK;
+}
+
+static void teardown_workers(secchat_server *srv)
+{
+    if (!srv->workers)
+        return;
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        sc_worker_join(&srv->workers[i]);
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        sc_worker_destroy(&srv->workers[i]);
+    free(srv->workers);
+    srv->workers = NULL;
+    srv->nworkers = 0;
+}
+
+SECCHAT_API int secchat_server_start(secchat_server *srv)
+{
+    if (!srv)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&srv->state_lock);
+    int rc = SECCHAT_OK;
+    if (srv->running || srv->stopped) {
+        rc = SECCHAT_ERR_BAD_STATE;
+        goto out;
+    }
+    sc_config_freeze(srv->cfg);
+    rc = sc_acceptor_open(srv);
+    if (rc != SECCHAT_OK)
+        goto out;
+    srv->workers = calloc(srv->opts.threads, sizeof *srv->workers);
+    if (!srv->workers) {
+        rc = SECCHAT_ERR_NO_MEMORY;
+        goto fail;
+    }
+    for (unsigned i = 0; i < srv->opts.threads; i++) {
+        rc = sc_worker_init(&srv->workers[i], srv, i);
+        if (rc != SECCHAT_OK)
+            goto fail;
+        srv->nworkers = i + 1;
+    }
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        rc = sc_worker_start(&srv->workers[i]);
+        if (rc != SECCHAT_OK)
+            goto fail;
+    }
+    rc = sc_acceptor_start(srv);
+    if (rc != SECCHAT_OK)
+        goto fail;
+    srv->running = 1;
+    secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_LISTENING, .address = srv->bound,
+                               .fingerprint = srv->fingerprint};
+    char line[SC_ADDRESS_TEXT_MAX + 32];
+    snprintf(line, sizeof line, "Server listening on: %s", srv->bound);
+    ev.line = line;
+    sc_event_emit(srv, &ev);
+    goto out;
+fail:
+    if (srv->workers) {
+        for (unsigned i = 0; i < srv->nworkers; i++) {
+            sc_item stop = {.kind = SC_ITEM_STOP, .fd = -1};
+            if (srv->workers[i].started)
+                (void)sc_worker_push(&srv->workers[i], &stop);
+        }
+    }
+    teardown_workers(srv);
+    sc_acceptor_stop(srv);
+out:
+    pthread_mutex_unlock(&srv->state_lock);
+    return rc;
+}
+
+SECCHAT_API const char *secchat_server_address(const secchat_server *srv)
+{
+    return srv ? srv->bound : NULL;
+}
+
+SECCHAT_API unsigned secchat_server_connections(const secchat_server *srv)
+{
+    return srv ? atomic_load(&((secchat_server *)srv)->nconns) : 0;
+}
+
+SECCHAT_API void secchat_server_stop(secchat_server *srv, unsigned grace_ms)
+{
+    if (!srv)
+        return;
+    pthread_mutex_lock(&srv->state_lock);
+    if (srv->running) {
+        sc_acceptor_stop(srv);
+        for (unsigned i = 0; i < srv->nworkers; i++) {
+            sc_item stop = {.kind = SC_ITEM_STOP, .fd = -1, .exclude = grace_ms};
+            (void)sc_worker_push(&srv->workers[i], &stop);
+        }
+        teardown_workers(srv);
+        srv->running = 0;
+        srv->stopped = 1;
+        secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_STOPPED, .line = "Server stopped"};
+        sc_event_emit(srv, &ev);
+    }
+    pthread_mutex_unlock(&srv->state_lock);
+}
+
+SECCHAT_API void secchat_server_free(secchat_server *srv)
+{
+    if (!srv)
+        return;
+    secchat_server_stop(srv, 0);
+    sc_registry_destroy(&srv->reg);
+    pthread_mutex_destroy(&srv->state_lock);
+    free(srv->listen_text);
+    free(srv);
+}
+
+/* Queues one item per worker; each gets its own references. */
+static int push_all(secchat_server *srv, enum sc_item_kind kind, sc_blob *b, sc_room *room)
+{
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        if (room && atomic_load_explicit(&room->local[i].count, memory_order_relaxed) == 0)
+            continue;
+        sc_item it = {.kind = kind, .fd = -1, .blob = sc_blob_ref(b)};
+        if (room) {
+            atomic_fetch_add_explicit(&room->refs, 1, memory_order_relaxed);
+            it.room = room;
+        }
+        (void)sc_worker_push(&srv->workers[i], &it);
+    }
+    return SECCHAT_OK;
+}
+
+static int check_running(secchat_server *srv, const char *text)
+{
+    if (!srv || !text)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    if (!srv->running)
+        return SECCHAT_ERR_NOT_RUNNING;
+    return SECCHAT_OK;
+}
+
+SECCHAT_API int secchat_server_broadcast(secchat_server *srv, const char *text)
+{
+    int rc = check_running(srv, text);
+    if (rc != SECCHAT_OK)
+        return rc;
+    secchat_message m = {.sender = "Server", .content = text};
+    sc_blob *b = sc_blob_encode(&m, &rc);
+    if (!b)
+        return rc;
+    push_all(srv, SC_ITEM_ALL, b, NULL);
+    sc_blob_unref(b);
+    return SECCHAT_OK;
+}
+
+SECCHAT_API int secchat_server_send_to(secchat_server *srv, const char *name, const char *text)
+{
+    int rc = check_running(srv, text);
+    if (rc != SECCHAT_OK || !name)
+        return rc != SECCHAT_OK ? rc : SECCHAT_ERR_INVALID_ARGUMENT;
+    secchat_message m = {.sender = "Server", .content = text};
+    sc_blob *b = sc_blob_encode(&m, &rc);
+    if (!b)
+        return rc;
+    sc_conn *c = sc_registry_find(&srv->reg, name);
+    if (!c) {
+        sc_blob_unref(b);
+        return SECCHAT_ERR_NO_SUCH_MEMBER;
+    }
+    sc_item it = {.kind = SC_ITEM_CONN, .fd = -1, .blob = b, .conn = c};
+    return sc_worker_push(c->worker, &it);
+}
+
+SECCHAT_API int secchat_server_send_room(secchat_server *srv, const char *room, const char *sender, const char *text)
+{
+    int rc = check_running(srv, text);
+    if (rc != SECCHAT_OK || !room)
+        return rc != SECCHAT_OK ? rc : SECCHAT_ERR_INVALID_ARGUMENT;
+    sc_room *r = sc_registry_find_room(&srv->reg, room);
+    if (!r)
+        return SECCHAT_ERR_NO_SUCH_MEMBER;
+    secchat_message m = {.sender = sender ? sender : "Server", .content = text};
+    sc_blob *b = sc_blob_encode(&m, &rc);
+    if (b) {
+        push_all(srv, SC_ITEM_ROOM, b, r);
+        sc_blob_unref(b);
+    }
+    sc_room_unref(r);
+    return b ? SECCHAT_OK : rc;
+}
+
+SECCHAT_API int secchat_server_kick(secchat_server *srv, const char *name, const char *reason)
+{
+    int rc = check_running(srv, name);
+    if (rc != SECCHAT_OK)
+        return rc;
+    sc_conn *c = sc_registry_find(&srv->reg, name);
+    if (!c)
+        return SECCHAT_ERR_NO_SUCH_MEMBER;
+    sc_item it = {.kind = SC_ITEM_KICK, .fd = -1, .conn = c, .text = reason ? strdup(reason) : NULL};
+    return sc_worker_push(c->worker, &it);
+}
+
+typedef struct list_entry {
+    uint64_t id;
+    char name[SECCHAT_NAME_MAX + 1];
+    char room[SECCHAT_ROOM_MAX + 1];
+    char address[SC_ADDRESS_TEXT_MAX];
+    char fingerprint[SECCHAT_FINGERPRINT_SIZE];
+} list_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const list_entry *)a)->name, ((const list_entry *)b)->name);
+}
+
+SECCHAT_API int secchat_server_list(secchat_server *srv, const char *room_or_null,
+                                    void (*fn)(void *arg, const secchat_server_member_info *m), void *arg)
+{
+    if (!srv || !fn)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    char folded[SECCHAT_ROOM_MAX + 1] = "";
+    if (room_or_null) {
+        if (strlen(room_or_null) > SECCHAT_ROOM_MAX)
+            return 0;
+        sc_name_fold(room_or_null, folded);
+    }
+    pthread_mutex_lock(&srv->reg.lock);
+    size_t cap = srv->reg.count;
+    list_entry *e = calloc(cap ? cap : 1, sizeof *e);
+    size_t n = 0;
+    if (e) {
+        for (size_t b = 0; b < srv->reg.nbuckets; b++) {
+            for (sc_conn *c = srv->reg.buckets[b]; c && n < cap; c = c->name_next) {
+                if (room_or_null && strcmp(c->room->folded, folded) != 0)
+                    continue;
+                e[n].id = c->id;
+                memcpy(e[n].name, c->name, sizeof e[n].name);
+                memcpy(e[n].room, c->room->name, sizeof e[n].room);
+                memcpy(e[n].address, c->address, sizeof e[n].address);
+                memcpy(e[n].fingerprint, c->fingerprint, sizeof e[n].fingerprint);
+                n++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&srv->reg.lock);
+    if (!e)
+        return SECCHAT_ERR_NO_MEMORY;
+    qsort(e, n, sizeof *e, cmp_entry);
+    for (size_t i = 0; i < n; i++) {
+        secchat_server_member_info info = {.id = e[i].id, .name = e[i].name, .room = e[i].room,
+                                           .address = e[i].address, .fingerprint = e[i].fingerprint};
+        fn(arg, &info);
+    }
+    free(e);
+    return (int)n;
+}
+
+typedef struct room_row {
+    char name[SECCHAT_ROOM_MAX + 1];
+    unsigned members;
+} room_row;
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const room_row *)a)->name, ((const room_row *)b)->name);
+}
+
+SECCHAT_API int secchat_server_rooms(secchat_server *srv, void (*fn)(void *arg, const char *room, unsigned members),
+                                     void *arg)
+{
+    if (!srv || !fn)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    pthread_mutex_lock(&srv->reg.lock);
+    unsigned cap = srv->reg.nrooms;
+    room_row *rows = calloc(cap ? cap : 1, sizeof *rows);
+    unsigned n = 0;
+    if (rows)
+        for (sc_room *r = srv->reg.rooms; r && n < cap; r = r->next, n++) {
+            memcpy(rows[n].name, r->name, sizeof rows[n].name);
+            rows[n].members = r->members;
+        }
+    pthread_mutex_unlock(&srv->reg.lock);
+    if (!rows)
+        return SECCHAT_ERR_NO_MEMORY;
+    qsort(rows, n, sizeof *rows, cmp_row);
+    for (unsigned i = 0; i < n; i++)
+        fn(arg, rows[i].name, rows[i].members);
+    free(rows);
+    return (int)n;
+}
