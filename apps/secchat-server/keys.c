@@ -134,3 +134,29 @@ int load_keys(const struct options *o, secchat_config *cfg)
     secchat_memzero(key, sizeof key);
     return rc;
 }
+
+int load_authorized_keys(secchat_server *srv, const char *path, int reload)
+{
+    secchat_authorized_keys *keys = NULL;
+    unsigned line = 0;
+    int rc = secchat_authorized_keys_load(&keys, path, &line);
+    if (rc == SECCHAT_ERR_KEY_MALFORMED)
+        fprintf(stderr, PROG ": %s line %u: %s%s\n", path, line, secchat_strerror(rc),
+                reload ? "; keeping the previous list" : "");
+    else if (rc == SECCHAT_ERR_KEY_IO)
+        fprintf(stderr, PROG ": %s: %s%s\n", path, strerror(errno), reload ? "; keeping the previous list" : "");
+    else if (rc != SECCHAT_OK)
+        fprintf(stderr, PROG ": %s: %s%s\n", path, secchat_strerror(rc), reload ? "; keeping the previous list" : "");
+    if (rc != SECCHAT_OK)
+        return rc;
+    size_t n = secchat_authorized_keys_count(keys);
+    rc = secchat_server_set_authorized_keys(srv, keys);
+    if (rc != SECCHAT_OK) {
+        secchat_authorized_keys_free(keys);
+        return rc;
+    }
+    /* At start on stderr: the first line on stdout is the listening address. */
+    fprintf(reload ? stdout : stderr, "%s %zu authorized key%s from %s\n", reload ? "Reloaded" : "Loaded", n,
+            n == 1 ? "" : "s", path);
+    return SECCHAT_OK;
+}

@@ -22,7 +22,7 @@
 #include "server_app.h"
 
 static const char usage_line[] = "Usage: " PROG " [--listen ADDR:PORT] [--psk-file FILE | --demo-psk] [--key-file FILE]\n"
-                                 "       [--threads N] [--max-clients N] [--handshake-timeout MS] [--queue-limit BYTES] [--quiet]\n";
+                                 "       [--authorized-keys FILE] [--threads N] [--max-clients N] [--handshake-timeout MS] [--queue-limit BYTES] [--quiet]\n";
 
 static const char help_text[] =
     "Runs the secchat chat server: WebSocket + Noise_XXpsk2_25519_AESGCM_SHA256, wire-compatible\n"
@@ -32,6 +32,7 @@ static const char help_text[] =
     "  --psk-file FILE        the pre-shared key file (also $SECCHAT_PSK_FILE)\n"
     "  --demo-psk             the original program's published PSK, to talk to its clients (insecure)\n"
     "  --key-file FILE        the server's static private key file\n"
+    "  --authorized-keys FILE admit only the client keys listed in FILE (re-read on SIGHUP)\n"
     "  --threads N            worker threads (default: one per CPU)\n"
     "  --max-clients N        most connections at once (default 10000)\n"
     "  --handshake-timeout MS connect-to-secure-channel limit (default 10000)\n"
@@ -64,7 +65,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-enum { OPT_PSK_FILE = 256, OPT_DEMO_PSK, OPT_KEY_FILE, OPT_THREADS, OPT_MAX_CLIENTS, OPT_HANDSHAKE, OPT_QUEUE };
+enum { OPT_PSK_FILE = 256, OPT_AUTHORIZED, OPT_DEMO_PSK, OPT_KEY_FILE, OPT_THREADS, OPT_MAX_CLIENTS, OPT_HANDSHAKE, OPT_QUEUE };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -73,6 +74,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"psk-file", required_argument, NULL, OPT_PSK_FILE},
         {"demo-psk", no_argument, NULL, OPT_DEMO_PSK},
         {"key-file", required_argument, NULL, OPT_KEY_FILE},
+        {"authorized-keys", required_argument, NULL, OPT_AUTHORIZED},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
         {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
@@ -98,6 +100,9 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_KEY_FILE:
             o->key_file = optarg;
+            break;
+        case OPT_AUTHORIZED:
+            o->authorized_keys = optarg;
             break;
         case OPT_THREADS:
             if (parse_uint(optarg, 256, &v) || v == 0)
@@ -143,7 +148,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 /* Runs the console until /quit or a stop signal. */
-static void run_console(secchat_server *srv, int sigfd)
+static void run_console(secchat_server *srv, int sigfd, const char *authorized_keys, int quiet)
 {
     int stdin_open = 1;
     char *line = NULL;
@@ -159,10 +164,14 @@ static void run_console(secchat_server *srv, int sigfd)
             struct signalfd_siginfo si;
             if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGHUP) {
-                    printf("SIGHUP: nothing to reload\n");
+                    if (authorized_keys)
+                        (void)load_authorized_keys(srv, authorized_keys, 1);
+                    else
+                        printf("SIGHUP: no --authorized-keys file to reload\n");
                     continue;
                 }
-                printf("Shutting down (signal %u)\n", si.ssi_signo);
+                if (!quiet)
+                    printf("Shutting down (signal %u)\n", si.ssi_signo);
                 break;
             }
         }
@@ -172,7 +181,8 @@ static void run_console(secchat_server *srv, int sigfd)
                 continue;
             }
             if (console_line(srv, line)) {
-                printf("Shutting down\n");
+                if (!quiet)
+                    printf("Shutting down\n");
                 break;
             }
         }
@@ -221,6 +231,12 @@ int main(int argc, char **argv)
     secchat_server *srv = NULL;
     const char *listen = o.server.listen ? o.server.listen : SECCHAT_SERVER_DEFAULT_LISTEN;
     rc = secchat_server_new(&srv, cfg, &o.server, &cb);
+    if (rc == SECCHAT_OK && o.authorized_keys && load_authorized_keys(srv, o.authorized_keys, 0) != SECCHAT_OK) {
+        secchat_server_free(srv);
+        secchat_config_free(cfg);
+        close(sigfd);
+        return EXIT_RUNTIME;
+    }
     if (rc == SECCHAT_OK)
         rc = secchat_server_start(srv);
     if (rc != SECCHAT_OK) {
@@ -247,7 +263,7 @@ int main(int argc, char **argv)
                "(/list, /rooms, /kick NAME, /quit)\n");
     }
 
-    run_console(srv, sigfd);
+    run_console(srv, sigfd, o.authorized_keys, o.quiet);
     secchat_server_stop(srv, 2000);
     secchat_server_free(srv);
     secchat_config_free(cfg);

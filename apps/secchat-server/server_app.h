@@ -12,6 +12,7 @@ struct options {
     secchat_server_options server;
     const char *psk_file;
     const char *key_file;
+    const char *authorized_keys; /* allow-list file, re-read on SIGHUP */
     int demo_psk;
     int quiet;
 };
@@ -22,6 +23,12 @@ struct options {
  * went wrong (which file, why) and returns non-zero on failure.
  */
 int load_keys(const struct options *o, secchat_config *cfg);
+
+/*
+ * Loads the allow-list into srv (at start and on SIGHUP). On failure prints
+ * which file and line and why, keeps the list in force, and returns non-zero.
+ */
+int load_authorized_keys(secchat_server *srv, const char *path, int reload);
 
 /* Prints server events on stdout (all of them, or only the essentials with --quiet). */
 void print_event(void *arg, const secchat_server_event *ev);

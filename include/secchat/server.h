@@ -25,6 +25,7 @@
 
 #include "chat.h"
 #include "common.h"
+#include "keys.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -186,6 +187,17 @@ SECCHAT_API int secchat_server_list(secchat_server *srv, const char *room_or_nul
 /* Calls fn once per room with its member count, sorted by name; returns the number of rooms. */
 SECCHAT_API int secchat_server_rooms(secchat_server *srv, void (*fn)(void *arg, const char *room, unsigned members),
                                      void *arg);
+
+/*
+ * Admits only clients whose static key is in keys (secchat_authorized_keys_load),
+ * from now on: others are closed with 1008 right after the handshake, and a
+ * listed key that names a member may only use that name. The server takes
+ * ownership of keys and frees the list it replaces; NULL admits everyone who
+ * has the PSK. Members already in stay (as with SSH). Any thread, any time
+ * (e.g. on SIGHUP).
+ */
+SECCHAT_API SECCHAT_WARN_UNUSED int secchat_server_set_authorized_keys(secchat_server *srv,
+                                                                       secchat_authorized_keys *keys);
 
 /* Connections open now (named or not). */
 SECCHAT_API unsigned secchat_server_connections(const secchat_server *srv);

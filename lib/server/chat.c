@@ -103,9 +103,32 @@ static void notice_room_typed(sc_worker *w, sc_room *room, const char *type, con
     }
 }
 
+/* The allow-list check, right after the handshake and before any chat. */
+static int admitted(sc_conn *c)
+{
+    secchat_server *srv = c->worker->srv;
+    int rc = SECCHAT_OK;
+    pthread_rwlock_rdlock(&srv->allow_lock);
+    if (srv->allow) {
+        const char *name = NULL;
+        rc = secchat_authorized_keys_check(srv->allow, c->peer_key, &name);
+        if (rc == SECCHAT_OK && name)
+            snprintf(c->required_name, sizeof c->required_name, "%s", name);
+    }
+    pthread_rwlock_unlock(&srv->allow_lock);
+    if (rc == SECCHAT_OK)
+        return 1;
+    char line[SC_ADDRESS_TEXT_MAX + SECCHAT_FINGERPRINT_SIZE + 64];
+    snprintf(line, sizeof line, "Refused %s: key %s is not in the authorized keys", c->address, c->fingerprint);
+    sc_event_conn(c, SECCHAT_SERVER_EVENT_REFUSED, line);
+    sc_conn_close(c, 1008, "key not authorized", SECCHAT_ERR_KEY_NOT_AUTHORIZED);
+    return 0;
+}
+
 void sc_chat_on_secure(sc_conn *c)
 {
-    tell_part1(c, PROMPT);
+    if (admitted(c))
+        tell_part1(c, PROMPT);
 }
 
 void sc_chat_on_left(sc_worker *w, sc_conn *c, sc_room *room)
@@ -134,6 +157,19 @@ static void on_name(sc_conn *c, const char *name, size_t len)
         snprintf(why, sizeof why, "Invalid name: %s", sc_name_problem_text(p));
         refuse_name(c, why);
         return;
+    }
+    if (c->required_name[0]) {
+        char want[SECCHAT_NAME_MAX + 1], got[SECCHAT_NAME_MAX + 1];
+        sc_name_fold(c->required_name, want);
+        memcpy(got, name, len);
+        got[len] = '\0';
+        sc_name_fold(got, got);
+        if (strcmp(want, got) != 0) {
+            char why[SECCHAT_NAME_MAX + 64];
+            snprintf(why, sizeof why, "This key may only use the name '%s'", c->required_name);
+            refuse_name(c, why);
+            return;
+        }
     }
     memcpy(c->name, name, len);
     c->name[len] = '\0';

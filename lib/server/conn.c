@@ -232,7 +232,7 @@ void sc_conn_destroy(sc_conn *c, int error, const char *why)
         ev.type = SECCHAT_SERVER_EVENT_REFUSED;
         ev.error = error;
         ev.text = why ? why : secchat_strerror(error);
-        ev.close_code = c->doomed ? 1008 : 0;
+        ev.close_code = c->doomed ? 1008 : c->close_code;
         ev.line = line;
         ev.id = c->id;
         ev.address = c->address;
@@ -278,14 +278,14 @@ static void process_events(sc_conn *c)
                 sc_chat_on_message(c, ev.data, ev.len);
             break;
         case SECCHAT_SESSION_EVENT_CLOSED:
+            /* destroy writes what is pending (our close frame or HTTP refusal) first. */
             if (ev.error != SECCHAT_OK) {
+                c->close_code = ev.close_code;
                 char why[200];
                 snprintf(why, sizeof why, "%s%s%s (close code %u)", secchat_strerror(ev.error),
                          ev.reason && ev.reason[0] ? ": " : "", ev.reason ? ev.reason : "", (unsigned)ev.close_code);
-                sc_conn_flush(c); /* the close frame or HTTP refusal first */
                 sc_conn_destroy(c, ev.error, why);
             } else {
-                sc_conn_flush(c);
                 sc_conn_destroy(c, SECCHAT_OK, NULL);
             }
             return;

@@ -54,6 +54,7 @@ struct secchat_server_member {
     int doomed;       /* drop at the next flush: it stopped reading */
     int closed;       /* torn down: deliveries still queued for it are dropped */
     int was_member;
+    uint16_t close_code; /* the close code of a failed session, for the REFUSED event */
     unsigned name_attempts;
     unsigned queued_messages; /* messages appended since the output last drained */
     uint64_t deadline_ms;     /* SECURING: handshake deadline; closing: stop waiting */
@@ -75,6 +76,7 @@ struct secchat_server_member {
     char address[SC_ADDRESS_TEXT_MAX];
     uint8_t peer_key[SECCHAT_KEY_LEN];
     char fingerprint[SECCHAT_FINGERPRINT_SIZE];
+    char required_name[SECCHAT_NAME_MAX + 1]; /* from the allow-list; "" when any name will do */
 };
 
 typedef struct sc_room_local {
@@ -171,6 +173,9 @@ struct secchat_server {
     uv_timer_t accept_pause;
     pthread_t accept_thread;
     int accept_started;
+
+    pthread_rwlock_t allow_lock; /* guards allow: read at handshakes, written on reload */
+    secchat_authorized_keys *allow;
 
     pthread_mutex_t state_lock; /* start/stop */
     int running;

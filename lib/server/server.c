@@ -76,6 +76,7 @@ SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *c
         return rc;
     }
     pthread_mutex_init(&srv->state_lock, NULL);
+    pthread_rwlock_init(&srv->allow_lock, NULL);
     atomic_init(&srv->nconns, 0);
     atomic_init(&srv->next_id, 0);
     atomic_init(&srv->next_worker, 0);
@@ -188,6 +189,8 @@ SECCHAT_API void secchat_server_free(secchat_server *srv)
         return;
     secchat_server_stop(srv, 0);
     sc_registry_destroy(&srv->reg);
+    secchat_authorized_keys_free(srv->allow);
+    pthread_rwlock_destroy(&srv->allow_lock);
     pthread_mutex_destroy(&srv->state_lock);
     free(srv->listen_text);
     free(srv);
@@ -367,4 +370,16 @@ SECCHAT_API int secchat_server_rooms(secchat_server *srv, void (*fn)(void *arg, 
         fn(arg, rows[i].name, rows[i].members);
     free(rows);
     return (int)n;
+}
+
+SECCHAT_API int secchat_server_set_authorized_keys(secchat_server *srv, secchat_authorized_keys *keys)
+{
+    if (!srv)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    pthread_rwlock_wrlock(&srv->allow_lock);
+    secchat_authorized_keys *old = srv->allow;
+    srv->allow = keys;
+    pthread_rwlock_unlock(&srv->allow_lock);
+    secchat_authorized_keys_free(old); /* no reader holds it: they copy what they need under the lock */
+    return SECCHAT_OK;
 }
