@@ -14,6 +14,7 @@ PREFIX       ?= /usr/local
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 BINDIR       ?= $(PREFIX)/bin
+MANDIR       ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR      ?=
 
@@ -80,6 +81,7 @@ BENCH_BINS   := $(BENCH_SRCS:%.c=$(BUILD)/%)
 APP_DIRS     := $(sort $(patsubst %/,%,$(dir $(wildcard apps/*/*.c))))
 APP_BINS     := $(APP_DIRS:apps/%=$(BUILD)/apps/%)
 EXAMPLE_SRCS := $(sort $(wildcard docs/examples/*.c))
+MAN_PAGES    := $(sort $(wildcard docs/*.1))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/%.c=$(BUILD)/%)
 TEST_HELPERS := $(filter-out tests/common/test_%,$(sort $(wildcard tests/common/*.c)))
 HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
@@ -135,17 +137,22 @@ $(BUILD)/examples/%: docs/examples/%.c $(STATIC)
 deps:
 	$(Q)sh .ci/install-deps
 
-# The README's first command: set-up, build, and run the main job (for now the
-# Noise example; the chat issue turns this into the demo server).
+# The README's first command: set-up, build, and run the chat server on
+# 127.0.0.1:8080 (keys from, and on first start created in, ~/.config/secchat).
+# Clients: build/apps/secchat-client --name Alice (in other terminals).
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)for e in $(EXAMPLE_BINS); do echo "== $$e"; $$e || exit 1; done
+	$(Q)echo "== secchat-server on 127.0.0.1:8080; in other terminals run: $(BUILD)/apps/secchat-client --name Alice"
+	$(Q)exec $(BUILD)/apps/secchat-server $(DEMO_ARGS)
 
 check: all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) CC="$(CC)" sh tests/run-all.sh $(if $(SANITIZE),--sanitized)
 
-# Threaded tests, run again under ThreadSanitizer.
-THREAD_TESTS := tests/noise/test_threads tests/chat/test_session_threads
+# Threaded tests, run again under ThreadSanitizer: cmocka suites, then the
+# server under load (a smaller load, as TSan is slow).
+THREAD_TESTS := tests/noise/test_threads tests/chat/test_session_threads \
+                $(patsubst %.c,%,$(wildcard tests/server/test_server_api.c tests/client/test_client.c))
+THREAD_SCRIPTS := $(wildcard tests/server/test_load.sh)
 
 # The README's test command: set-up, the suite, the suite under ASan+UBSan,
 # and the threaded tests under TSan.
@@ -156,8 +163,8 @@ test: deps
 	$(Q)cat $(BUILD)/test-totals $(BUILD)/sanitize/test-totals $(BUILD)/tsan/test-totals | \
 		awk '{ p += $$1; f += $$2 } END { printf "\nmake test, all builds (plain, ASan+UBSan, TSan):\ntotal: %d passed, %d failed\n", p, f }'
 
-check-thread: $(THREAD_TESTS:%=$(BUILD)/%)
-	$(Q)BUILD=$(BUILD) sh tests/run-all.sh --only $(THREAD_TESTS:%=$(BUILD)/%)
+check-thread: $(THREAD_TESTS:%=$(BUILD)/%) $(if $(THREAD_SCRIPTS),$(BUILD)/apps/secchat-server $(BUILD)/tests/server/chat_load)
+	$(Q)BUILD=$(BUILD) LOAD_SMALL=1 sh tests/run-all.sh --only $(THREAD_TESTS:%=$(BUILD)/%) $(THREAD_SCRIPTS)
 
 bench: lib $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
@@ -171,6 +178,7 @@ install: lib apps
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsecchat.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	$(if $(APP_BINS),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(APP_BINS) $(DESTDIR)$(BINDIR)/)
+	$(if $(MAN_PAGES),install -d $(DESTDIR)$(MANDIR)/man1 && install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(LIB_PKGS)|g' -e 's|@LIBS_PRIVATE@|$(LIB_PRIVATE)|g' \
 	    pkgconfig/libsecchat.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc
@@ -180,7 +188,7 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libsecchat.so $(DESTDIR)$(LIBDIR)/libsecchat.a \
 	      $(DESTDIR)$(PKGCONFIGDIR)/libsecchat.pc $(DESTDIR)$(INCLUDEDIR)/secchat.h
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/secchat
-	rm -f $(APP_DIRS:apps/%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(APP_DIRS:apps/%=$(DESTDIR)$(BINDIR)/%) $(MAN_PAGES:docs/%=$(DESTDIR)$(MANDIR)/man1/%)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every test of one build directory and prints the totals.
 #   BUILD=build sh tests/run-all.sh [--sanitized]
-#   BUILD=build sh tests/run-all.sh --only CMOCKA_BINARY...   (e.g. the TSan run)
+#   BUILD=build sh tests/run-all.sh --only CMOCKA_BINARY|SCRIPT.sh...   (e.g. the TSan run)
 # cmocka suites: $BUILD/tests/<module>/test_*   (counted per test case)
 # vector runner: tests/vectors/*.txt            (counted per vector)
 # shell tests:   tests/<module>/test_*.sh       (one case each; plain build only,
@@ -63,7 +63,12 @@ finish() {
 }
 
 if [ "$only" -eq 1 ]; then
-    for t in "$@"; do run cmocka "$t"; done
+    for t in "$@"; do
+        case $t in
+        *.sh) run script env BUILD="$BUILD" sh "$t" ;;
+        *) run cmocka "$t" ;;
+        esac
+    done
     finish
 fi
 

@@ -177,9 +177,14 @@ struct secchat_server {
     pthread_rwlock_t allow_lock; /* guards allow: read at handshakes, written on reload */
     secchat_authorized_keys *allow;
 
-    pthread_mutex_t state_lock; /* start/stop */
-    int running;
+    pthread_mutex_t state_lock; /* serialises start and stop */
     int stopped;
+    /* Operator calls hold it for reading while they use the workers; stop
+     * takes it for writing only to clear running, so no call can reach a
+     * worker that is being torn down, and a callback that makes such a call
+     * during a stop cannot deadlock it. */
+    pthread_rwlock_t run_lock;
+    int running;
 };
 
 /* ---- registry.c ---- */

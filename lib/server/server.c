@@ -77,6 +77,7 @@ SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *c
     }
     pthread_mutex_init(&srv->state_lock, NULL);
     pthread_rwlock_init(&srv->allow_lock, NULL);
+    pthread_rwlock_init(&srv->run_lock, NULL);
     atomic_init(&srv->nconns, 0);
     atomic_init(&srv->next_id, 0);
     atomic_init(&srv->next_worker, 0);
@@ -130,7 +131,9 @@ SECCHAT_API int secchat_server_start(secchat_server *srv)
     rc = sc_acceptor_start(srv);
     if (rc != SECCHAT_OK)
         goto fail;
+    pthread_rwlock_wrlock(&srv->run_lock);
     srv->running = 1;
+    pthread_rwlock_unlock(&srv->run_lock);
     secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_LISTENING, .address = srv->bound,
                                .fingerprint = srv->fingerprint};
     char line[SC_ADDRESS_TEXT_MAX + 32];
@@ -168,14 +171,17 @@ SECCHAT_API void secchat_server_stop(secchat_server *srv, unsigned grace_ms)
     if (!srv)
         return;
     pthread_mutex_lock(&srv->state_lock);
-    if (srv->running) {
+    pthread_rwlock_wrlock(&srv->run_lock);
+    int was_running = srv->running;
+    srv->running = 0;
+    pthread_rwlock_unlock(&srv->run_lock);
+    if (was_running) {
         sc_acceptor_stop(srv);
         for (unsigned i = 0; i < srv->nworkers; i++) {
             sc_item stop = {.kind = SC_ITEM_STOP, .fd = -1, .exclude = grace_ms};
             (void)sc_worker_push(&srv->workers[i], &stop);
         }
         teardown_workers(srv);
-        srv->running = 0;
         srv->stopped = 1;
         secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_STOPPED, .line = "Server stopped"};
         sc_event_emit(srv, &ev);
@@ -191,6 +197,7 @@ SECCHAT_API void secchat_server_free(secchat_server *srv)
     sc_registry_destroy(&srv->reg);
     secchat_authorized_keys_free(srv->allow);
     pthread_rwlock_destroy(&srv->allow_lock);
+    pthread_rwlock_destroy(&srv->run_lock);
     pthread_mutex_destroy(&srv->state_lock);
     free(srv->listen_text);
     free(srv);
@@ -212,75 +219,90 @@ static int push_all(secchat_server *srv, enum sc_item_kind kind, sc_blob *b, sc_
     return SECCHAT_OK;
 }
 
-static int check_running(secchat_server *srv, const char *text)
+/* On SECCHAT_OK the caller holds run_lock for reading and must call leave(). */
+static int enter(secchat_server *srv, const char *text)
 {
     if (!srv || !text)
         return SECCHAT_ERR_INVALID_ARGUMENT;
-    if (!srv->running)
+    pthread_rwlock_rdlock(&srv->run_lock);
+    if (!srv->running) {
+        pthread_rwlock_unlock(&srv->run_lock);
         return SECCHAT_ERR_NOT_RUNNING;
+    }
     return SECCHAT_OK;
+}
+
+static int leave(secchat_server *srv, int rc)
+{
+    pthread_rwlock_unlock(&srv->run_lock);
+    return rc;
 }
 
 SECCHAT_API int secchat_server_broadcast(secchat_server *srv, const char *text)
 {
-    int rc = check_running(srv, text);
+    int rc = enter(srv, text);
     if (rc != SECCHAT_OK)
         return rc;
     secchat_message m = {.sender = "Server", .content = text};
     sc_blob *b = sc_blob_encode(&m, &rc);
     if (!b)
-        return rc;
+        return leave(srv, rc);
     push_all(srv, SC_ITEM_ALL, b, NULL);
     sc_blob_unref(b);
-    return SECCHAT_OK;
+    return leave(srv, SECCHAT_OK);
 }
 
 SECCHAT_API int secchat_server_send_to(secchat_server *srv, const char *name, const char *text)
 {
-    int rc = check_running(srv, text);
-    if (rc != SECCHAT_OK || !name)
-        return rc != SECCHAT_OK ? rc : SECCHAT_ERR_INVALID_ARGUMENT;
+    if (!name)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    int rc = enter(srv, text);
+    if (rc != SECCHAT_OK)
+        return rc;
     secchat_message m = {.sender = "Server", .content = text};
     sc_blob *b = sc_blob_encode(&m, &rc);
     if (!b)
-        return rc;
+        return leave(srv, rc);
     sc_conn *c = sc_registry_find(&srv->reg, name);
     if (!c) {
         sc_blob_unref(b);
-        return SECCHAT_ERR_NO_SUCH_MEMBER;
+        return leave(srv, SECCHAT_ERR_NO_SUCH_MEMBER);
     }
     sc_item it = {.kind = SC_ITEM_CONN, .fd = -1, .blob = b, .conn = c};
-    return sc_worker_push(c->worker, &it);
+    return leave(srv, sc_worker_push(c->worker, &it));
 }
 
 SECCHAT_API int secchat_server_send_room(secchat_server *srv, const char *room, const char *sender, const char *text)
 {
-    int rc = check_running(srv, text);
-    if (rc != SECCHAT_OK || !room)
-        return rc != SECCHAT_OK ? rc : SECCHAT_ERR_INVALID_ARGUMENT;
+    if (!room)
+        return SECCHAT_ERR_INVALID_ARGUMENT;
+    int rc = enter(srv, text);
+    if (rc != SECCHAT_OK)
+        return rc;
     sc_room *r = sc_registry_find_room(&srv->reg, room);
     if (!r)
-        return SECCHAT_ERR_NO_SUCH_MEMBER;
+        return leave(srv, SECCHAT_ERR_NO_SUCH_MEMBER);
     secchat_message m = {.sender = sender ? sender : "Server", .content = text};
     sc_blob *b = sc_blob_encode(&m, &rc);
     if (b) {
         push_all(srv, SC_ITEM_ROOM, b, r);
         sc_blob_unref(b);
+        rc = SECCHAT_OK;
     }
     sc_room_unref(r);
-    return b ? SECCHAT_OK : rc;
+    return leave(srv, rc);
 }
 
 SECCHAT_API int secchat_server_kick(secchat_server *srv, const char *name, const char *reason)
 {
-    int rc = check_running(srv, name);
+    int rc = enter(srv, name);
     if (rc != SECCHAT_OK)
         return rc;
     sc_conn *c = sc_registry_find(&srv->reg, name);
     if (!c)
-        return SECCHAT_ERR_NO_SUCH_MEMBER;
+        return leave(srv, SECCHAT_ERR_NO_SUCH_MEMBER);
     sc_item it = {.kind = SC_ITEM_KICK, .fd = -1, .conn = c, .text = reason ? strdup(reason) : NULL};
-    return sc_worker_push(c->worker, &it);
+    return leave(srv, sc_worker_push(c->worker, &it));
 }
 
 typedef struct list_entry {
