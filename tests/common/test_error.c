@@ -122,9 +122,11 @@ static void test_error_class(void **state)
     assert_int_equal(secchat_error_class(SECCHAT_ERR_SESSION_DECRYPT), -400);
     assert_int_equal(secchat_error_class(SECCHAT_ERR_MESSAGE_TOO_LARGE), -500);
     assert_int_equal(secchat_error_class(SECCHAT_ERR_KNOWN_SERVER_CHANGED), -600);
+    assert_int_equal(secchat_error_class(SECCHAT_ERR_TIMEOUT), -700);
     /* Every code's class is its hundreds, as common.h promises. */
     for (size_t i = 1; i < NCODES; i++) {
-        int want = codes[i] <= -600   ? -600
+        int want = codes[i] <= -700   ? -700
+                   : codes[i] <= -600 ? -600
                    : codes[i] <= -500 ? -500
                    : codes[i] <= -400 ? -400
                    : codes[i] <= -300 ? -300
