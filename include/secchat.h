@@ -14,5 +14,6 @@
 #include "secchat/chat.h"
 #include "secchat/keys.h"
 #include "secchat/server.h"
+#include "secchat/client.h"
 
 #endif /* SECCHAT_H */
