@@ -22,7 +22,8 @@
 #include "server_app.h"
 
 static const char usage_line[] = "Usage: " PROG " [--listen ADDR:PORT] [--psk-file FILE | --demo-psk] [--key-file FILE]\n"
-                                 "       [--authorized-keys FILE] [--threads N] [--max-clients N] [--handshake-timeout MS] [--queue-limit BYTES] [--quiet]\n";
+                                 "       [--authorized-keys FILE] [--threads N] [--max-clients N] [--handshake-timeout MS] [--queue-limit BYTES]\n"
+                                 "       [--ping-interval MS] [--pong-timeout MS] [--quiet]\n";
 
 static const char help_text[] =
     "Runs the secchat chat server: WebSocket + Noise_XXpsk2_25519_AESGCM_SHA256, wire-compatible\n"
@@ -37,6 +38,8 @@ static const char help_text[] =
     "  --max-clients N        most connections at once (default 10000)\n"
     "  --handshake-timeout MS connect-to-secure-channel limit (default 10000)\n"
     "  --queue-limit BYTES    unsent output per client before it is dropped (default 1048576)\n"
+    "  --ping-interval MS     ping a client silent this long (default 30000)\n"
+    "  --pong-timeout MS      drop a client whose pong is this late (default 20000)\n"
     "  --quiet                print only the listening line and errors\n"
     "  --help, --version\n"
     "\n"
@@ -65,7 +68,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-enum { OPT_PSK_FILE = 256, OPT_AUTHORIZED, OPT_DEMO_PSK, OPT_KEY_FILE, OPT_THREADS, OPT_MAX_CLIENTS, OPT_HANDSHAKE, OPT_QUEUE };
+enum { OPT_PSK_FILE = 256, OPT_AUTHORIZED, OPT_DEMO_PSK, OPT_KEY_FILE, OPT_THREADS, OPT_MAX_CLIENTS, OPT_HANDSHAKE, OPT_QUEUE, OPT_PING, OPT_PONG };
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -79,6 +82,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
         {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
         {"queue-limit", required_argument, NULL, OPT_QUEUE},
+        {"ping-interval", required_argument, NULL, OPT_PING},
+        {"pong-timeout", required_argument, NULL, OPT_PONG},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -123,6 +128,16 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (parse_uint(optarg, 1UL << 30, &v) || v < 4096)
                 return usage_error("--queue-limit needs bytes from 4096 to 1073741824, not", optarg);
             o->server.queue_bytes = (size_t)v;
+            break;
+        case OPT_PING:
+            if (parse_uint(optarg, 86400000, &v) || v < 100)
+                return usage_error("--ping-interval needs milliseconds from 100 to 86400000, not", optarg);
+            o->server.ping_interval_ms = (unsigned)v;
+            break;
+        case OPT_PONG:
+            if (parse_uint(optarg, 3600000, &v) || v < 100)
+                return usage_error("--pong-timeout needs milliseconds from 100 to 3600000, not", optarg);
+            o->server.pong_timeout_ms = (unsigned)v;
             break;
         case 'q':
             o->quiet = 1;
