@@ -79,9 +79,10 @@ static int write_public(const char *private_path, const uint8_t priv[SECCHAT_KEY
     snprintf(pub_path, sizeof pub_path, "%.*s.pub", (int)(strlen(private_path) - 4), private_path);
     uint8_t pub[SECCHAT_KEY_LEN];
     int rc = secchat_public_key_from_private(pub, priv);
+    /* A new private key makes any public key file beside it stale: replace it. */
     if (rc == SECCHAT_OK)
-        rc = secchat_key_file_write(pub_path, SECCHAT_KEY_PUBLIC, pub, 0);
-    return rc == SECCHAT_ERR_KEY_EXISTS ? SECCHAT_OK : rc;
+        rc = secchat_key_file_write(pub_path, SECCHAT_KEY_PUBLIC, pub, 1);
+    return rc;
 }
 
 int load_keys(const struct options *o, secchat_config *cfg)
@@ -123,10 +124,16 @@ int load_keys(const struct options *o, secchat_config *cfg)
         rc = config_path(path, sizeof path, "server.key");
         if (rc == SECCHAT_OK)
             rc = read_or_create(path, SECCHAT_KEY_PRIVATE, key, &created);
-        if (rc == SECCHAT_OK && created) {
+        char pub_path[4200];
+        struct stat st;
+        snprintf(pub_path, sizeof pub_path, "%.*s.pub", (int)(strlen(path) - 4), path);
+        /* server.pub is for handing to clients (--server-key); keep it in step. */
+        if (rc == SECCHAT_OK && (created || (stat(pub_path, &st) != 0 && errno == ENOENT))) {
             if (write_public(path, key) != SECCHAT_OK)
-                fprintf(stderr, PROG ": warning: could not write the public key next to %s\n", path);
-            fprintf(stderr, PROG ": created a new server key in %s\n", path);
+                fprintf(stderr, PROG ": warning: could not write the public key next to %s (%s)\n", path,
+                        strerror(errno));
+            if (created)
+                fprintf(stderr, PROG ": created a new server key in %s\n", path);
         }
     }
     if (rc == SECCHAT_OK)

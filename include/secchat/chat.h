@@ -151,6 +151,9 @@ SECCHAT_API SECCHAT_WARN_UNUSED int secchat_session_close(secchat_session *s, ui
 SECCHAT_API SECCHAT_WARN_UNUSED int secchat_session_ping(secchat_session *s, uint64_t now_ms);
 SECCHAT_API int secchat_session_ping_overdue(const secchat_session *s, uint64_t now_ms, uint64_t timeout_ms);
 
+/* Gives back memory an idle session does not need (see secchat_ws_trim). */
+SECCHAT_API void secchat_session_trim(secchat_session *s);
+
 enum secchat_session_state {
     SECCHAT_SESSION_STATE_UPGRADING = 1, /* HTTP opening handshake */
     SECCHAT_SESSION_STATE_HANDSHAKING,   /* Noise handshake */

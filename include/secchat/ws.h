@@ -186,6 +186,15 @@ enum secchat_ws_state {
 
 SECCHAT_API enum secchat_ws_state secchat_ws_state(const secchat_ws *ws);
 
+/*
+ * Gives back memory an idle endpoint does not need: emptied queues and, on
+ * the server side between whole frames, the frame parser's buffers (about
+ * 9 KiB in all); they are made again when next needed. For servers holding
+ * many quiet connections: call it on those without recent traffic. The data
+ * of the last event taken becomes invalid.
+ */
+SECCHAT_API void secchat_ws_trim(secchat_ws *ws);
+
 /* Server: the request target of the upgrade request ("/" or "/chat?x=1"),
  * or NULL before it arrived. */
 SECCHAT_API const char *secchat_ws_request_path(const secchat_ws *ws);

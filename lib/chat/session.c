@@ -424,3 +424,13 @@ SECCHAT_API const secchat_ws *secchat_session_ws(const secchat_session *s)
 {
     return s ? s->ws : NULL;
 }
+
+SECCHAT_API void secchat_session_trim(secchat_session *s)
+{
+    if (!s)
+        return;
+    release_event(s);
+    if (sc_buf_pending(&s->events) == 0)
+        sc_buf_free(&s->events);
+    secchat_ws_trim(s->ws);
+}

@@ -165,6 +165,7 @@ void sc_conn_send_blob(sc_conn *c, const sc_blob *blob)
     if (c->closed || c->closing || c->doomed)
         return;
     secchat_server *srv = c->worker->srv;
+    c->active = 1;
     int rc = secchat_session_send(c->session, blob->data, blob->len);
     size_t pending = 0;
     (void)secchat_session_output(c->session, &pending);
@@ -333,6 +334,7 @@ static void on_io(uv_poll_t *h, int status, int events)
     if (c->closed)
         return;
     sc_conn_ref(c);
+    c->active = 1;
     if (status < 0) {
         sc_conn_destroy(c, SECCHAT_ERR_WS_CONNECTION_LOST, uv_strerror(status));
     } else {
@@ -344,15 +346,15 @@ static void on_io(uv_poll_t *h, int status, int events)
     sc_conn_unref(c);
 }
 
-void sc_conn_tick(sc_conn *c, uint64_t now)
+int sc_conn_tick(sc_conn *c, uint64_t now)
 {
     if (c->closed)
-        return;
+        return 0;
     secchat_server *srv = c->worker->srv;
     if (c->closing) {
         if (now >= c->deadline_ms)
             sc_conn_destroy(c, SECCHAT_ERR_TIMEOUT, "no answer to our close frame");
-        return;
+        return 0;
     }
     if (c->phase == SC_CONN_SECURING) {
         if (now >= c->deadline_ms) {
@@ -362,12 +364,21 @@ void sc_conn_tick(sc_conn *c, uint64_t now)
             if (!c->closed)
                 sc_conn_destroy(c, SECCHAT_ERR_TIMEOUT, "upgrade and handshake not completed in time");
         }
-        return;
+        return 0;
     }
     if (secchat_session_ping_overdue(c->session, now, srv->opts.pong_timeout_ms)) {
         sc_conn_destroy(c, SECCHAT_ERR_TIMEOUT, "no answer to a ping");
-        return;
+        return 0;
     }
-    if (now - c->last_rx_ms >= srv->opts.ping_interval_ms && secchat_session_ping(c->session, now) == SECCHAT_OK)
+    if (now - c->last_rx_ms >= srv->opts.ping_interval_ms && secchat_session_ping(c->session, now) == SECCHAT_OK) {
         sc_worker_mark_dirty(c->worker, c);
+        return 0;
+    }
+    /* Quiet for a whole tick: most connections of a chat server are. */
+    int trim = !c->active && !c->dirty && !c->trimmed;
+    if (trim)
+        secchat_session_trim(c->session);
+    c->trimmed = !c->active && !c->dirty;
+    c->active = 0;
+    return trim;
 }

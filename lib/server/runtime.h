@@ -54,6 +54,8 @@ struct secchat_server_member {
     int doomed;       /* drop at the next flush: it stopped reading */
     int closed;       /* torn down: deliveries still queued for it are dropped */
     int was_member;
+    int active;  /* had traffic since the last tick; idle ones give memory back */
+    int trimmed; /* and has done so since its last traffic */
     uint16_t close_code; /* the close code of a failed session, for the REFUSED event */
     unsigned name_attempts;
     unsigned queued_messages; /* messages appended since the output last drained */
@@ -145,6 +147,8 @@ struct sc_worker {
     sc_conn *dirty;
     int stopping;
     uint64_t stop_deadline_ms;
+    unsigned trimmed_since;       /* connections trimmed since the last malloc_trim */
+    uint64_t last_malloc_trim_ms;
 
     uint8_t *rbuf; /* socket reads */
     char *scratch; /* message decoding */
@@ -220,7 +224,8 @@ void sc_conn_close(sc_conn *c, uint16_t code, const char *reason, int error);
 int sc_conn_flush(sc_conn *c);
 /* Tears down at once: leave notice, registry, socket, session. */
 void sc_conn_destroy(sc_conn *c, int error, const char *why);
-void sc_conn_tick(sc_conn *c, uint64_t now);
+/* Timers of c; returns 1 when it was idle and gave memory back. */
+int sc_conn_tick(sc_conn *c, uint64_t now);
 /* Enters / leaves the worker-local member list of c->room / r. */
 void sc_conn_local_join(sc_conn *c);
 void sc_conn_local_leave(sc_conn *c, sc_room *r);

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <sodium.h>
 
@@ -160,10 +163,22 @@ static void on_tick(uv_timer_t *h)
 {
     sc_worker *w = h->data;
     uint64_t now = sc_now_ms();
+    unsigned trimmed = 0;
     for (sc_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
-        sc_conn_tick(c, now);
+        trimmed += sc_conn_tick(c, now);
     }
+#ifdef __GLIBC__
+    /* Buffers given back by idle connections sit between live objects, so
+     * glibc keeps their pages; hand whole free pages back to the kernel,
+     * at most once a second and only after a burst of trims. */
+    w->trimmed_since += trimmed;
+    if (w->trimmed_since >= 64 && now - w->last_malloc_trim_ms >= 1000) {
+        malloc_trim(0);
+        w->trimmed_since = 0;
+        w->last_malloc_trim_ms = now;
+    }
+#endif
     if (w->stopping && now >= w->stop_deadline_ms) {
         for (sc_conn *c = w->conns, *next; c; c = next) {
             next = c->next;

@@ -54,14 +54,14 @@ struct secchat_ws {
 
     sc_buf http_in;                   /* header bytes until the upgrade is done */
     char key[SC_WS_KEY_LEN + 1];      /* client: our Sec-WebSocket-Key */
-    sc_http_request_info request;     /* server: the request that was accepted */
-    int have_request;
+    char *path;                       /* server: the accepted request's target (heap: mostly short) */
 
     const uint8_t *in; /* bytes of the current feed call not yet given to wslay */
     size_t in_len;
     int in_recv; /* inside wslay_event_recv: wslay's output is pumped after it */
     sc_buf msg;  /* the incoming data message being reassembled */
     int frame_is_data;
+    int in_message; /* a fragmented data message has begun and not ended */
     sc_ws_hook hook;
     void *hook_arg;
     size_t frame_start; /* sc_ws_message_begin: where the frame begins in out */
@@ -281,6 +281,7 @@ static void on_wslay_frame_start(wslay_event_context_ptr ctx, const struct wslay
     } else if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1) {
         fail_later(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload");
     } else if (arg->opcode == WSLAY_BINARY_FRAME || arg->opcode == WSLAY_CONTINUATION_FRAME) {
+        ws->in_message = !arg->fin;
         /* Unbuffered, wslay checks each frame against the limit; the whole
          * message is checked here, before any of this frame is stored. */
         if (arg->payload_length > ws->limits.max_message - sc_buf_pending(&ws->msg))
@@ -415,6 +416,8 @@ static int pump_output(secchat_ws *ws)
     return ws->failure;
 }
 
+static int create_wslay(secchat_ws *ws);
+
 /* Runs wslay over bytes in the form it reads: unmasked frames. */
 static int run_wslay(secchat_ws *ws, const uint8_t *data, size_t len)
 {
@@ -438,13 +441,16 @@ static int run_wslay(secchat_ws *ws, const uint8_t *data, size_t len)
 
 static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
 {
+    if (!ws->wslay && create_wslay(ws) != SECCHAT_OK)
+        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
     int rc = run_wslay(ws, data, len);
     if (rc == SECCHAT_OK && ws->unmask_failed) /* RFC 6455 section 5.1: a server closes on it */
         return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "client frame not masked");
     return rc;
 }
 
-static int open_wslay(secchat_ws *ws)
+/* A fresh wslay parser; also after sc_ws_trim released the previous one. */
+static int create_wslay(secchat_ws *ws)
 {
     static const struct wslay_event_callbacks callbacks = {
         on_wslay_recv, on_wslay_send, on_wslay_genmask, on_wslay_frame_start, on_wslay_chunk, NULL, on_wslay_message,
@@ -457,6 +463,14 @@ static int open_wslay(secchat_ws *ws)
     }
     wslay_event_config_set_no_buffering(ws->wslay, 1);
     wslay_event_config_set_max_recv_msg_length(ws->wslay, ws->limits.max_message);
+    return SECCHAT_OK;
+}
+
+static int open_wslay(secchat_ws *ws)
+{
+    int rc = create_wslay(ws);
+    if (rc != SECCHAT_OK)
+        return rc;
     ws->state = SECCHAT_WS_STATE_OPEN;
     return deliver(ws, SECCHAT_WS_EVENT_OPEN, NULL, 0);
 }
@@ -490,11 +504,14 @@ static int feed_upgrade(secchat_ws *ws, const uint8_t *data, size_t len)
 
     int rc;
     if (ws->is_server) {
-        rc = sc_http_parse_request(block, end, &ws->request);
+        sc_http_request_info request;
+        rc = sc_http_parse_request(block, end, &request);
         if (rc != SECCHAT_OK)
             return fail_upgrade(ws, rc);
-        ws->have_request = 1;
-        rc = sc_http_write_switching(&ws->out, ws->request.key);
+        ws->path = strdup(request.path);
+        if (!ws->path)
+            return fail_upgrade(ws, SECCHAT_ERR_NO_MEMORY);
+        rc = sc_http_write_switching(&ws->out, request.key);
     } else {
         int status = 0;
         rc = sc_http_check_response(block, end, ws->key, &status);
@@ -586,6 +603,7 @@ SECCHAT_API void secchat_ws_free(secchat_ws *ws)
     sc_buf_free(&ws->msg);
     sc_buf_free(&ws->out);
     sc_buf_free(&ws->events);
+    free(ws->path);
     sc_free_secret(ws, sizeof *ws);
 }
 
@@ -663,6 +681,12 @@ SECCHAT_API int secchat_ws_next_event(secchat_ws *ws, secchat_ws_event *ev)
     return 1;
 }
 
+/* A parser released by sc_ws_trim had not seen a close: trim requires it. */
+static int close_received(const secchat_ws *ws)
+{
+    return ws->wslay && wslay_event_get_close_received(ws->wslay);
+}
+
 /* Why a message or control frame cannot be sent now. */
 static int send_refusal(const secchat_ws *ws)
 {
@@ -670,7 +694,7 @@ static int send_refusal(const secchat_ws *ws)
         return ws->failure;
     if (ws->state == SECCHAT_WS_STATE_CONNECTING)
         return SECCHAT_ERR_BAD_STATE;
-    if (ws->state != SECCHAT_WS_STATE_OPEN || ws->close_written || wslay_event_get_close_received(ws->wslay))
+    if (ws->state != SECCHAT_WS_STATE_OPEN || ws->close_written || close_received(ws))
         return SECCHAT_ERR_WS_CLOSED;
     return SECCHAT_OK;
 }
@@ -746,9 +770,10 @@ SECCHAT_API int secchat_ws_close(secchat_ws *ws, uint16_t code, const char *reas
         return SECCHAT_ERR_INVALID_ARGUMENT;
     if (ws->state == SECCHAT_WS_STATE_CONNECTING && !ws->failure)
         return SECCHAT_ERR_BAD_STATE;
-    if (ws->failure || ws->state != SECCHAT_WS_STATE_OPEN || ws->close_written ||
-        wslay_event_get_close_received(ws->wslay))
+    if (ws->failure || ws->state != SECCHAT_WS_STATE_OPEN || ws->close_written || close_received(ws))
         return SECCHAT_OK; /* already closing or closed */
+    if (!ws->wslay && create_wslay(ws) != SECCHAT_OK)
+        return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
     /* wslay gets the close too: it keeps the close-handshake state. */
     int r = wslay_event_queue_close(ws->wslay, code, (const uint8_t *)reason, rlen);
     if (r == WSLAY_ERR_NOMEM || (r == 0 && write_close(ws, code, (const uint8_t *)reason, rlen) != SECCHAT_OK))
@@ -789,5 +814,33 @@ SECCHAT_API enum secchat_ws_state secchat_ws_state(const secchat_ws *ws)
 
 SECCHAT_API const char *secchat_ws_request_path(const secchat_ws *ws)
 {
-    return ws && ws->have_request ? ws->request.path : NULL;
+    return ws ? ws->path : NULL;
+}
+
+SECCHAT_API void secchat_ws_trim(secchat_ws *ws)
+{
+    if (!ws || ws->in_recv)
+        return;
+    release_event(ws);
+    /* Empty queues give their memory back; the next use allocates again. */
+    if (sc_buf_pending(&ws->out) == 0)
+        sc_buf_free(&ws->out);
+    if (sc_buf_pending(&ws->events) == 0)
+        sc_buf_free(&ws->events);
+    if (sc_buf_pending(&ws->msg) == 0 && !ws->in_message)
+        sc_buf_free(&ws->msg);
+    /*
+     * wslay's parser holds two 4 KiB buffers. It can be dropped and made
+     * again only where it keeps no state we need: between whole frames (the
+     * unmask filter, which sees every byte before wslay does, is at a frame
+     * boundary, so wslay parsed all of it), outside a fragmented message,
+     * with nothing queued and no close sent or received. The client role
+     * has no such filter, so it keeps its parser.
+     */
+    if (ws->is_server && ws->wslay && ws->state == SECCHAT_WS_STATE_OPEN && !ws->failure && !ws->in_message &&
+        sc_ws_unmask_at_boundary(&ws->unmasker) && !wslay_event_want_write(ws->wslay) &&
+        !wslay_event_get_close_sent(ws->wslay) && !wslay_event_get_close_received(ws->wslay)) {
+        wslay_event_context_free(ws->wslay);
+        ws->wslay = NULL;
+    }
 }

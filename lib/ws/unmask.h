@@ -34,4 +34,10 @@ typedef struct sc_ws_unmasker {
  */
 int sc_ws_unmask_stream(sc_ws_unmasker *u, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
 
+/* 1 when every byte filtered so far belongs to a complete frame. */
+static inline int sc_ws_unmask_at_boundary(const sc_ws_unmasker *u)
+{
+    return u->header_len == 0 && u->remaining == 0;
+}
+
 #endif /* SC_WS_UNMASK_H */

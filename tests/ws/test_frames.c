@@ -852,6 +852,100 @@ static void test_fragments_with_interleaved_control_frames(void **state)
     free(payload);
 }
 
+/* ---- trimming ----------------------------------------------------------------- */
+
+/* Every event of ws so far, flattened: type, length and data, one after another. */
+static void take_events(secchat_ws *ws, bytes *log)
+{
+    secchat_ws_event ev;
+    while (secchat_ws_next_event(ws, &ev)) {
+        uint8_t head[5] = {(uint8_t)ev.type, (uint8_t)(ev.len >> 24), (uint8_t)(ev.len >> 16), (uint8_t)(ev.len >> 8),
+                           (uint8_t)ev.len};
+        bytes_put(log, head, sizeof head);
+        if (ev.len)
+            bytes_put(log, ev.data, ev.len);
+        if (ev.type == SECCHAT_WS_EVENT_CLOSED) {
+            uint8_t code[2] = {(uint8_t)(ev.close_code >> 8), (uint8_t)ev.close_code};
+            bytes_put(log, code, 2);
+        }
+    }
+}
+
+static void take_output(secchat_ws *ws, bytes *out)
+{
+    size_t len;
+    const uint8_t *o = secchat_ws_output(ws, &len);
+    bytes_put(out, o, len);
+    secchat_ws_output_consumed(ws, len);
+}
+
+/*
+ * secchat_ws_trim may be called between any two feed calls, even inside a
+ * frame header, a payload or a fragmented message: the events and the
+ * output are the same as without it. (On the server side it also drops and
+ * remakes wslay's parser between frames.)
+ */
+static void test_trim_anywhere(void **state)
+{
+    (void)state;
+    uint8_t *payload = pattern(5000, 11);
+    for (int is_server = 0; is_server <= 1; is_server++) {
+        bytes b = {0};
+        put_frame(&b, is_server, FIN | OP_BINARY, payload, 100);
+        put_frame(&b, is_server, OP_BINARY, payload, 1000);
+        put_frame(&b, is_server, FIN | OP_PING, (const uint8_t *)"ping!", 5);
+        put_frame(&b, is_server, OP_CONT, NULL, 0);
+        put_frame(&b, is_server, FIN | OP_CONT, payload + 1000, 3000);
+        put_frame(&b, is_server, FIN | OP_BINARY, NULL, 0);
+        put_frame(&b, is_server, FIN | OP_PONG, (const uint8_t *)"pong", 4);
+        put_frame(&b, is_server, FIN | OP_BINARY, payload, 126);
+        put_frame(&b, is_server, FIN | OP_BINARY, payload, 5000);
+        put_close(&b, is_server, 1000, "bye");
+
+        /* The reference: the whole stream in one call, no trim. */
+        bytes want_events = {0}, want_out = {0};
+        secchat_ws *ref = open_endpoint(is_server, NULL);
+        take_output(ref, &want_out);
+        assert_int_equal(feed_bytes(ref, &b), SECCHAT_OK);
+        take_events(ref, &want_events);
+        take_output(ref, &want_out);
+        secchat_ws_free(ref);
+
+        for (uint64_t seed = 1; seed <= 40; seed++) {
+            rng_seed(seed);
+            bytes got_events = {0}, got_out = {0};
+            secchat_ws *ws = open_endpoint(is_server, NULL);
+            take_output(ws, &got_out);
+            for (size_t at = 0; at < b.len;) {
+                size_t n = 1 + rng_next() % (seed < 10 ? 3 : 700); /* tiny pieces split every header */
+                if (n > b.len - at)
+                    n = b.len - at;
+                assert_int_equal(secchat_ws_feed(ws, b.p + at, n), SECCHAT_OK);
+                at += n;
+                take_events(ws, &got_events);
+                secchat_ws_trim(ws);
+                take_output(ws, &got_out);
+                secchat_ws_trim(ws);
+            }
+            assert_int_equal(got_events.len, want_events.len);
+            assert_memory_equal(got_events.p, want_events.p, want_events.len);
+            assert_int_equal(got_out.len, want_out.len);
+            if (is_server) /* a client's frames carry random masks */
+                assert_memory_equal(got_out.p, want_out.p, want_out.len);
+            assert_int_equal(secchat_ws_state(ws), SECCHAT_WS_STATE_CLOSED);
+            secchat_ws_trim(ws);
+            secchat_ws_free(ws);
+            bytes_free(&got_events);
+            bytes_free(&got_out);
+        }
+        bytes_free(&want_events);
+        bytes_free(&want_out);
+        bytes_free(&b);
+    }
+    free(payload);
+    secchat_ws_trim(NULL); /* a no-op */
+}
+
 /* A close between fragments is a control frame like any other: the handshake completes, the partial message is dropped.
  */
 static void test_close_inside_fragmented_message(void **state)
@@ -2166,6 +2260,7 @@ int main(void)
         cmocka_unit_test(test_client_frames_masked_with_fresh_keys),
         cmocka_unit_test(test_server_frames_unmasked),
         cmocka_unit_test(test_fragments_with_interleaved_control_frames),
+        cmocka_unit_test(test_trim_anywhere),
         cmocka_unit_test(test_close_inside_fragmented_message),
         cmocka_unit_test(test_continuation_without_start),
         cmocka_unit_test(test_new_data_frame_inside_fragmented_message),
