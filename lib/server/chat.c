@@ -120,7 +120,9 @@ static int admitted(sc_conn *c)
         return 1;
     char line[SC_ADDRESS_TEXT_MAX + SECCHAT_FINGERPRINT_SIZE + 64];
     snprintf(line, sizeof line, "Refused %s: key %s is not in the authorized keys", c->address, c->fingerprint);
-    sc_event_conn(c, SECCHAT_SERVER_EVENT_REFUSED, line);
+    secchat_server_event extra = {.error = SECCHAT_ERR_KEY_NOT_AUTHORIZED, .close_code = 1008,
+                                  .text = "key not authorized"};
+    sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
     sc_conn_close(c, 1008, "key not authorized", SECCHAT_ERR_KEY_NOT_AUTHORIZED);
     return 0;
 }
@@ -141,6 +143,11 @@ void sc_chat_on_left(sc_worker *w, sc_conn *c, sc_room *room)
 static void refuse_name(sc_conn *c, const char *why)
 {
     if (++c->name_attempts >= SECCHAT_NAME_ATTEMPTS) {
+        char line[SC_ADDRESS_TEXT_MAX + 48];
+        snprintf(line, sizeof line, "Connection %s closed: too many invalid names", c->address);
+        secchat_server_event extra = {.error = SECCHAT_ERR_INVALID_ARGUMENT, .close_code = 1008,
+                                      .text = "too many invalid names"};
+        sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
         sc_conn_close(c, 1008, "too many invalid names", SECCHAT_OK);
         return;
     }
@@ -170,6 +177,8 @@ static void on_name(sc_conn *c, const char *name, size_t len)
             refuse_name(c, why);
             return;
         }
+        name = c->required_name; /* the listed spelling */
+        len = strlen(name);
     }
     memcpy(c->name, name, len);
     c->name[len] = '\0';
@@ -220,7 +229,8 @@ static void say(sc_conn *c, const char *text, size_t len, int is_action)
         else
             snprintf(line, sizeof line, "[%s] %s: %.*s", c->room->name, c->name, (int)(len > 100 ? 100 : len),
                      m.content);
-        sc_event_conn(c, SECCHAT_SERVER_EVENT_CHAT, line);
+        secchat_server_event extra = {.text = m.content};
+        sc_event_conn_with(c, SECCHAT_SERVER_EVENT_CHAT, line, &extra);
         sc_chat_to_room(c->worker, c->room, b, c->id);
         sc_blob_unref(b);
     }
@@ -261,7 +271,8 @@ static void cmd_msg(sc_conn *c, const char *args)
     }
     char line[SECCHAT_NAME_MAX * 2 + 48];
     snprintf(line, sizeof line, "%s sent a private message to %s", c->name, to);
-    sc_event_conn(c, SECCHAT_SERVER_EVENT_PRIVATE, line);
+    secchat_server_event extra = {.text = text, .target = to};
+    sc_event_conn_with(c, SECCHAT_SERVER_EVENT_PRIVATE, line, &extra);
     if (t->worker == c->worker) {
         if (!t->closed && t->phase == SC_CONN_MEMBER)
             sc_conn_send_blob(t, b);
@@ -314,7 +325,8 @@ static void cmd_join(sc_conn *c, const char *args)
     notice_room_typed(w, c->room, "join", text, 0);
     char line[SECCHAT_NAME_MAX + 2 * SECCHAT_ROOM_MAX + 32];
     snprintf(line, sizeof line, "%s moved from %s to %s", c->name, old->name, c->room->name);
-    sc_event_conn(c, SECCHAT_SERVER_EVENT_ROOM, line);
+    secchat_server_event extra = {.text = old->name};
+    sc_event_conn_with(c, SECCHAT_SERVER_EVENT_ROOM, line, &extra);
     sc_room_unref(old);
 }
 
@@ -480,7 +492,8 @@ void sc_chat_on_message(sc_conn *c, const uint8_t *data, size_t len)
         sc_conn_close(c, 1008, reason, rc);
         char line[SC_ADDRESS_TEXT_MAX + sizeof reason + 32];
         snprintf(line, sizeof line, "Connection %s closed: %s", c->address, reason);
-        sc_event_conn(c, SECCHAT_SERVER_EVENT_REFUSED, line);
+        secchat_server_event extra = {.error = rc, .close_code = 1008, .text = reason};
+        sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
         return;
     }
     if (c->phase == SC_CONN_NAMING) {

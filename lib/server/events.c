@@ -11,11 +11,17 @@ void sc_event_emit(secchat_server *srv, secchat_server_event *ev)
 
 void sc_event_conn(sc_conn *c, enum secchat_server_event_type type, const char *line)
 {
+    secchat_server_event ev;
+    memset(&ev, 0, sizeof ev);
+    sc_event_conn_with(c, type, line, &ev);
+}
+
+void sc_event_conn_with(sc_conn *c, enum secchat_server_event_type type, const char *line, secchat_server_event *extra)
+{
     secchat_server *srv = c->worker->srv;
     if (!srv->cb.event)
         return;
-    secchat_server_event ev;
-    memset(&ev, 0, sizeof ev);
+    secchat_server_event ev = *extra; /* text, target, error, close_code */
     ev.type = type;
     ev.id = c->id;
     ev.address = c->address;

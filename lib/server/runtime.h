@@ -260,5 +260,8 @@ void sc_acceptor_stop(secchat_server *srv);
 /* ---- events.c ---- */
 void sc_event_emit(secchat_server *srv, secchat_server_event *ev);
 void sc_event_conn(sc_conn *c, enum secchat_server_event_type type, const char *line);
+/* The same, with the fields extra sets (text, target, error, close_code). */
+void sc_event_conn_with(sc_conn *c, enum secchat_server_event_type type, const char *line,
+                        secchat_server_event *extra);
 
 #endif /* SC_SERVER_RUNTIME_H */
