@@ -143,7 +143,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
             fputs(help_text, stdout);
             return 0;
         case OPT_VERSION:
-            printf(PROG " (libsecchat %s)\n", secchat_version_string());
+            printf(PROG " (libsecchat) %s\n", secchat_version_string());
             return 0;
         case ':':
             return usage_error("option needs an argument:", argv[optind - 1]);
@@ -155,6 +155,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
         return usage_error("unexpected argument", argv[optind]);
     if (opt->server_key && opt->no_pin)
         return usage_error("--server-key and --no-pin exclude each other", NULL);
+    if (opt->demo_psk && opt->psk_file)
+        return usage_error("--demo-psk and --psk-file exclude each other", NULL);
     if (opt->psk_file && !opt->psk_file[0])
         return usage_error("option '--psk-file' needs a file", NULL);
     return -1;
@@ -179,7 +181,7 @@ static int load_psk(const struct options *opt, secchat_config *cfg, const char *
     const char *file = NULL;
     if (opt->psk_file) {
         file = opt->psk_file;
-    } else if (env && env[0]) {
+    } else if (env && env[0] && !opt->demo_psk) { /* a flag wins over the environment */
         file = env;
     } else if (opt->demo_psk) {
         fprintf(stderr, PROG ": warning: --demo-psk uses the original program's PSK, which is public:\n"
@@ -411,7 +413,13 @@ static int report_end(struct app *a, const char *url)
         else
             printf("Disconnected (%u%s%s)\n", a->close_code, a->close_reason[0] ? " " : "", a->close_reason);
         fflush(stdout);
-        return 0;
+        /* A clean close is still a refusal when the server says so (1008: kicked,
+         * key not authorized, too many names): scripts must see it. */
+        if (a->quitting || a->close_code == 1000 || a->close_code == 1001)
+            return 0;
+        fprintf(stderr, PROG ": the server closed the connection (%u%s%s)\n", a->close_code,
+                a->close_reason[0] ? " " : "", a->close_reason);
+        return EXIT_RUNTIME;
     }
     if (a->connected) {
         /* 1006 has no reason from anyone: the error line below says what happened. */

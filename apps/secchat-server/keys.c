@@ -92,7 +92,8 @@ int load_keys(const struct options *o, secchat_config *cfg)
     int created = 0, rc;
 
     /* The PSK: --psk-file, $SECCHAT_PSK_FILE, --demo-psk, else the default file. */
-    const char *psk_file = o->psk_file ? o->psk_file : getenv("SECCHAT_PSK_FILE");
+    /* A flag wins over the environment. */
+    const char *psk_file = o->psk_file ? o->psk_file : o->demo_psk ? NULL : getenv("SECCHAT_PSK_FILE");
     if (psk_file && !*psk_file)
         psk_file = NULL;
     if (psk_file) {

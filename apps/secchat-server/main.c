@@ -220,10 +220,6 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", secchat_strerror(rc));
         return EXIT_RUNTIME;
     }
-    if (load_keys(&o, cfg) != SECCHAT_OK) {
-        secchat_config_free(cfg);
-        return EXIT_RUNTIME;
-    }
 
     /* Before any thread exists, so all of them inherit the mask. */
     sigset_t mask;
@@ -246,6 +242,13 @@ int main(int argc, char **argv)
     secchat_server *srv = NULL;
     const char *listen = o.server.listen ? o.server.listen : SECCHAT_SERVER_DEFAULT_LISTEN;
     rc = secchat_server_new(&srv, cfg, &o.server, &cb);
+    /* Keys after the address is known to parse: a typo creates no files. */
+    if (rc == SECCHAT_OK && load_keys(&o, cfg) != SECCHAT_OK) {
+        secchat_server_free(srv);
+        secchat_config_free(cfg);
+        close(sigfd);
+        return EXIT_RUNTIME;
+    }
     if (rc == SECCHAT_OK && o.authorized_keys && load_authorized_keys(srv, o.authorized_keys, 0) != SECCHAT_OK) {
         secchat_server_free(srv);
         secchat_config_free(cfg);

@@ -122,7 +122,8 @@ typedef struct secchat_server_callbacks {
 
 /*
  * A server for cfg (protocol, PSK, static key, trust hook, limits), which is
- * shared, not copied: keep it alive and unchanged until secchat_server_free.
+ * shared, not copied: keep it alive until secchat_server_free. cfg may still
+ * be configured until secchat_server_start, which freezes it.
  * opts and cb may be NULL (defaults; no callbacks); both are copied, the
  * listen string included. Nothing is opened until secchat_server_start.
  * Errors: INVALID_ARGUMENT, NO_MEMORY, ADDRESS (listen does not parse).

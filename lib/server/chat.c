@@ -223,14 +223,18 @@ static void say(sc_conn *c, const char *text, size_t len, int is_action)
         sc_chat_tell(c, "error", err == SECCHAT_ERR_MESSAGE_TOO_LARGE ? "Message too long: not sent"
                                                                    : "Message not sent: out of memory");
     } else {
-        char line[160];
-        if (strcmp(c->room->name, SECCHAT_SERVER_DEFAULT_ROOM) == 0)
-            snprintf(line, sizeof line, "%s: %.*s", c->name, (int)(len > 100 ? 100 : len), m.content);
-        else
-            snprintf(line, sizeof line, "[%s] %s: %.*s", c->room->name, c->name, (int)(len > 100 ? 100 : len),
-                     m.content);
-        secchat_server_event extra = {.text = m.content};
-        sc_event_conn_with(c, SECCHAT_SERVER_EVENT_CHAT, line, &extra);
+        if (c->worker->srv->cb.event) { /* the console line costs a printf: only when someone listens */
+            /* The console shows the start of long lines only. */
+            char line[200];
+            size_t shown = is_action ? strlen(m.content) : len;
+            int cut = (int)(shown > 120 ? 120 : shown);
+            if (strcmp(c->room->name, SECCHAT_SERVER_DEFAULT_ROOM) == 0)
+                snprintf(line, sizeof line, "%s: %.*s", c->name, cut, m.content);
+            else
+                snprintf(line, sizeof line, "[%s] %s: %.*s", c->room->name, c->name, cut, m.content);
+            secchat_server_event extra = {.text = m.content};
+            sc_event_conn_with(c, SECCHAT_SERVER_EVENT_CHAT, line, &extra);
+        }
         sc_chat_to_room(c->worker, c->room, b, c->id);
         sc_blob_unref(b);
     }

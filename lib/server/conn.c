@@ -171,8 +171,10 @@ void sc_conn_send_blob(sc_conn *c, const sc_blob *blob)
     (void)secchat_session_output(c->session, &pending);
     if (rc == SECCHAT_ERR_WS_OUTPUT_FULL || pending > srv->opts.queue_bytes ||
         ++c->queued_messages > srv->opts.queue_messages) {
-        /* It stopped reading: say why after what is queued, write what the
-         * kernel takes, and drop it at this iteration's flush. */
+        /* It stopped reading: queue a 1008 close frame after its backlog and
+         * drop it at this iteration's flush. The frame reaches a client that
+         * is merely slow only if the backlog still fits in the kernel's
+         * buffer; a client that never reads simply loses the connection. */
         rc = secchat_session_close(c->session, 1008, "outbound queue full");
         (void)rc; /* the connection is dropped either way */
         c->doomed = 1;
@@ -206,10 +208,11 @@ void sc_conn_destroy(sc_conn *c, int error, const char *why)
     sc_worker *w = c->worker;
     secchat_server *srv = w->srv;
 
-    /* Best effort: the close frame or HTTP refusal may still fit in the kernel. */
+    /* Best effort: the close frame or HTTP refusal (or, for a slow reader,
+     * part of its backlog) may still fit in the kernel's buffer. */
     const uint8_t *out;
     size_t len;
-    if (!c->doomed && output_pending(c, &out, &len))
+    if (output_pending(c, &out, &len))
         (void)send(c->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
     if (c->phase == SC_CONN_MEMBER) {

@@ -56,10 +56,7 @@ SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *c
         srv->cb = *cb;
     srv->listen_text = strdup(srv->opts.listen ? srv->opts.listen : SECCHAT_SERVER_DEFAULT_LISTEN);
     srv->opts.listen = srv->listen_text;
-    snprintf(srv->protocol, sizeof srv->protocol, "%s", cfg->protocol);
-    uint8_t pub[SECCHAT_KEY_LEN];
-    if (!srv->listen_text || secchat_config_public_key(cfg, pub) != SECCHAT_OK ||
-        secchat_fingerprint(pub, srv->fingerprint) != SECCHAT_OK) {
+    if (!srv->listen_text) {
         free(srv->listen_text);
         free(srv);
         return SECCHAT_ERR_NO_MEMORY;
@@ -108,7 +105,12 @@ SECCHAT_API int secchat_server_start(secchat_server *srv)
         rc = SECCHAT_ERR_BAD_STATE;
         goto out;
     }
+    /* The keys may be set in cfg after secchat_server_new; from here on they are fixed. */
     sc_config_freeze(srv->cfg);
+    snprintf(srv->protocol, sizeof srv->protocol, "%s", srv->cfg->protocol);
+    uint8_t pub[SECCHAT_KEY_LEN];
+    if (secchat_config_public_key(srv->cfg, pub) != SECCHAT_OK || secchat_fingerprint(pub, srv->fingerprint) != SECCHAT_OK)
+        srv->fingerprint[0] = '\0';
     rc = sc_acceptor_open(srv);
     if (rc != SECCHAT_OK)
         goto out;
