@@ -3,7 +3,8 @@
 #   make test            install missing Debian packages, build, run every test,
 #                        then the whole suite again under ASan+UBSan
 #   make check           build and run the tests (no package install, no sanitizers)
-#   make bench           micro-benchmarks (measurements, never part of make test)
+#   make bench           micro-benchmarks, then the server against the libwebsockets mirror
+#                        (tests/bench/run_bench.sh, ~4.5 min; measurements, never part of make test)
 #   make install         honours PREFIX, LIBDIR, INCLUDEDIR, DESTDIR
 # Variables: BUILD (output dir), SANITIZE=1, WERROR=1, V=1 (verbose).
 
@@ -166,8 +167,8 @@ test: deps
 check-thread: $(THREAD_TESTS:%=$(BUILD)/%) $(if $(THREAD_SCRIPTS),$(BUILD)/apps/secchat-server $(BUILD)/tests/server/chat_load)
 	$(Q)BUILD=$(BUILD) LOAD_SMALL=1 sh tests/run-all.sh --only $(THREAD_TESTS:%=$(BUILD)/%) $(THREAD_SCRIPTS)
 
-bench: lib $(BENCH_BINS)
-	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+bench: lib apps $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) sh tests/bench/run_bench.sh
 
 install: lib apps
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/secchat $(DESTDIR)$(PKGCONFIGDIR)
