@@ -214,7 +214,8 @@ static int session_new(secchat_session **out, const secchat_config *cfg, const c
     if (!out || !cfg)
         return SECCHAT_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    secchat_session *s = sc_alloc(sizeof *s);
+    /* No libsodium state inside: plain calloc, without aligned_alloc's padding. */
+    secchat_session *s = calloc(1, sizeof *s);
     if (!s)
         return SECCHAT_ERR_NO_MEMORY;
     s->cfg = cfg;

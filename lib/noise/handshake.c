@@ -7,6 +7,7 @@
  * followed by MixKey(e.public_key).
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -17,11 +18,24 @@
 #include "protocol.h"
 #include "symmetric.h"
 
+/*
+ * What only the handshake needs: its own allocation, wiped and freed at
+ * Split(), so that a session holds just its two transport CipherStates
+ * (a server keeps thousands of them).
+ */
+typedef struct sc_noise_hs {
+    sc_symmetric ss; /* first: the AES-GCM state needs 16-byte alignment */
+    uint8_t s_priv[SC_DH_LEN], s_pub[SC_DH_LEN];
+    uint8_t e_priv[SC_DH_LEN], e_pub[SC_DH_LEN];
+    uint8_t re[SC_DH_LEN];
+    uint8_t psk[SC_PATTERN_MAX_PSKS][SECCHAT_NOISE_KEY_LEN];
+} sc_noise_hs;
+
 struct secchat_noise {
     /* AES-GCM states need 16-byte alignment: keep them first. */
-    sc_symmetric ss;
     sc_cipher_state send;
     sc_cipher_state recv;
+    sc_noise_hs *hs; /* NULL once the handshake is over (or failed) */
 
     sc_protocol proto;
     bool initiator;
@@ -36,20 +50,19 @@ struct secchat_noise {
     uint8_t psk_next;
     int error; /* sticky fatal error, 0 when healthy */
 
-    uint8_t s_priv[SC_DH_LEN], s_pub[SC_DH_LEN];
-    uint8_t e_priv[SC_DH_LEN], e_pub[SC_DH_LEN];
-    uint8_t rs[SC_DH_LEN], re[SC_DH_LEN];
-    uint8_t psk[SC_PATTERN_MAX_PSKS][SECCHAT_NOISE_KEY_LEN];
-    char name[SECCHAT_NOISE_MAX_NAME_LEN + 1];
+    uint8_t rs[SC_DH_LEN];
+    uint8_t h[SC_HASH_MAX_LEN]; /* the handshake hash, kept at Split() */
+    char *name;                 /* the protocol name (heap: usually ~32 bytes) */
 };
 
-/* Wipes every secret the handshake holds (not the transport keys). */
+/* Wipes and frees every secret the handshake holds (not the transport keys). */
 static void wipe_handshake_secrets(secchat_noise *n)
 {
-    sc_symmetric_wipe(&n->ss);
-    sodium_memzero(n->s_priv, sizeof n->s_priv);
-    sodium_memzero(n->e_priv, sizeof n->e_priv);
-    sodium_memzero(n->psk, sizeof n->psk);
+    if (n->hs) {
+        sc_symmetric_wipe(&n->hs->ss);
+        sc_free_secret(n->hs, sizeof *n->hs);
+        n->hs = NULL;
+    }
 }
 
 /* Records a fatal error: wipe everything, remember the code. */
@@ -84,20 +97,32 @@ SECCHAT_API int secchat_noise_new(secchat_noise **out, const char *protocol_name
     if (rc != SECCHAT_OK)
         return rc;
 
+    size_t name_len = strlen(protocol_name); /* <= 255, checked by the parser */
     secchat_noise *n = sc_alloc(sizeof *n);
-    if (n == NULL)
+    sc_noise_hs *hs = sc_alloc(sizeof *hs);
+    char *name = malloc(name_len + 1);
+    if (n == NULL || hs == NULL || name == NULL) {
+        sc_free_secret(n, sizeof *n);
+        sc_free_secret(hs, sizeof *hs);
+        free(name);
         return SECCHAT_ERR_NO_MEMORY;
+    }
+    n->hs = hs;
     n->proto = proto;
     n->initiator = role == SECCHAT_NOISE_INITIATOR;
-    size_t name_len = strlen(protocol_name); /* <= 255, checked by the parser */
-    memcpy(n->name, protocol_name, name_len + 1);
-    sc_symmetric_init(&n->ss, proto.hash, proto.cipher, n->name, name_len);
+    memcpy(name, protocol_name, name_len + 1);
+    n->name = name;
+    sc_symmetric_init(&n->hs->ss, proto.hash, proto.cipher, n->name, name_len);
     *out = n;
     return SECCHAT_OK;
 }
 
 SECCHAT_API void secchat_noise_free(secchat_noise *noise)
 {
+    if (noise == NULL)
+        return;
+    wipe_handshake_secrets(noise);
+    free(noise->name);
     sc_free_secret(noise, sizeof *noise);
 }
 
@@ -127,7 +152,7 @@ SECCHAT_API int secchat_noise_set_prologue(secchat_noise *noise, const uint8_t *
     if (noise->prologue_mixed)
         return SECCHAT_ERR_BAD_STATE;
     /* Initialize() mixes the prologue right after InitializeSymmetric(). */
-    sc_symmetric_mix_hash(&noise->ss, prologue, prologue_len);
+    sc_symmetric_mix_hash(&noise->hs->ss, prologue, prologue_len);
     noise->prologue_mixed = true;
     return SECCHAT_OK;
 }
@@ -137,7 +162,7 @@ SECCHAT_API int secchat_noise_set_local_static(secchat_noise *noise, const uint8
     int rc = check_configurable(noise, private_key);
     if (rc != SECCHAT_OK)
         return rc;
-    load_key_pair(noise->s_priv, noise->s_pub, private_key);
+    load_key_pair(noise->hs->s_priv, noise->hs->s_pub, private_key);
     noise->has_s = true;
     return SECCHAT_OK;
 }
@@ -148,8 +173,8 @@ int sc_noise_set_local_keypair(secchat_noise *noise, const uint8_t private_key[S
     int rc = check_configurable(noise, private_key);
     if (rc != SECCHAT_OK)
         return rc;
-    memcpy(noise->s_priv, private_key, SC_DH_LEN);
-    memcpy(noise->s_pub, public_key, SC_DH_LEN);
+    memcpy(noise->hs->s_priv, private_key, SC_DH_LEN);
+    memcpy(noise->hs->s_pub, public_key, SC_DH_LEN);
     noise->has_s = true;
     return SECCHAT_OK;
 }
@@ -186,7 +211,7 @@ SECCHAT_API int secchat_noise_add_psk(secchat_noise *noise, const uint8_t psk[SE
         return rc;
     if (noise->psk_count >= noise->proto.pattern.psk_count)
         return SECCHAT_ERR_NOISE_TOO_MANY_PSKS;
-    memcpy(noise->psk[noise->psk_count++], psk, SECCHAT_NOISE_KEY_LEN);
+    memcpy(noise->hs->psk[noise->psk_count++], psk, SECCHAT_NOISE_KEY_LEN);
     return SECCHAT_OK;
 }
 
@@ -196,7 +221,7 @@ SECCHAT_API int secchat_noise_set_ephemeral_for_testing(secchat_noise *noise,
     int rc = check_configurable(noise, private_key);
     if (rc != SECCHAT_OK)
         return rc;
-    load_key_pair(noise->e_priv, noise->e_pub, private_key);
+    load_key_pair(noise->hs->e_priv, noise->hs->e_pub, private_key);
     noise->e_fixed = true;
     return SECCHAT_OK;
 }
@@ -246,14 +271,14 @@ static int start(secchat_noise *n)
         n->has_rs = false; /* learnt from the peer's "s"; compared there */
 
     if (!n->prologue_mixed)
-        sc_symmetric_mix_hash(&n->ss, NULL, 0);
+        sc_symmetric_mix_hash(&n->hs->ss, NULL, 0);
     n->prologue_mixed = true;
 
     /* Pre-messages, initiator's first (5.3). The table holds only "s". */
     for (int side = 0; side < 2; side++) {
         for (uint8_t i = 0; i < p->pre_len[side]; i++) {
-            const uint8_t *key = (side == peer) ? n->rs : n->s_pub;
-            sc_symmetric_mix_hash(&n->ss, key, SC_DH_LEN);
+            const uint8_t *key = (side == peer) ? n->rs : n->hs->s_pub;
+            sc_symmetric_mix_hash(&n->hs->ss, key, SC_DH_LEN);
         }
     }
     n->started = true;
@@ -264,7 +289,7 @@ static int start(secchat_noise *n)
 static size_t layout(const secchat_noise *n, uint8_t m, bool *payload_keyed)
 {
     const sc_pattern *p = &n->proto.pattern;
-    bool keyed = n->ss.cs.has_key;
+    bool keyed = n->hs->ss.cs.has_key;
     size_t len = 0;
     for (uint8_t t = 0; t < p->token_count[m]; t++) {
         switch (p->tokens[m][t]) {
@@ -292,22 +317,22 @@ static int mix_dh(secchat_noise *n, uint8_t token)
     bool have;
     switch (token) {
     case SC_TOKEN_EE:
-        mine = n->e_priv, theirs = n->re, have = n->has_e && n->has_re;
+        mine = n->hs->e_priv, theirs = n->hs->re, have = n->has_e && n->has_re;
         break;
     case SC_TOKEN_ES: /* initiator's e with responder's s */
         if (n->initiator)
-            mine = n->e_priv, theirs = n->rs, have = n->has_e && n->has_rs;
+            mine = n->hs->e_priv, theirs = n->rs, have = n->has_e && n->has_rs;
         else
-            mine = n->s_priv, theirs = n->re, have = n->has_s && n->has_re;
+            mine = n->hs->s_priv, theirs = n->hs->re, have = n->has_s && n->has_re;
         break;
     case SC_TOKEN_SE: /* initiator's s with responder's e */
         if (n->initiator)
-            mine = n->s_priv, theirs = n->re, have = n->has_s && n->has_re;
+            mine = n->hs->s_priv, theirs = n->hs->re, have = n->has_s && n->has_re;
         else
-            mine = n->e_priv, theirs = n->rs, have = n->has_e && n->has_rs;
+            mine = n->hs->e_priv, theirs = n->rs, have = n->has_e && n->has_rs;
         break;
     default: /* SS */
-        mine = n->s_priv, theirs = n->rs, have = n->has_s && n->has_rs;
+        mine = n->hs->s_priv, theirs = n->rs, have = n->has_s && n->has_rs;
         break;
     }
     if (!have)
@@ -315,16 +340,16 @@ static int mix_dh(secchat_noise *n, uint8_t token)
     uint8_t shared[SC_DH_LEN];
     int rc = sc_dh(shared, mine, theirs);
     if (rc == SECCHAT_OK)
-        sc_symmetric_mix_key(&n->ss, shared, sizeof shared);
+        sc_symmetric_mix_key(&n->hs->ss, shared, sizeof shared);
     sodium_memzero(shared, sizeof shared);
     return rc;
 }
 
 static void mix_ephemeral(secchat_noise *n, const uint8_t *pub)
 {
-    sc_symmetric_mix_hash(&n->ss, pub, SC_DH_LEN);
+    sc_symmetric_mix_hash(&n->hs->ss, pub, SC_DH_LEN);
     if (n->proto.pattern.psk_count > 0)
-        sc_symmetric_mix_key(&n->ss, pub, SC_DH_LEN); /* 9.2 */
+        sc_symmetric_mix_key(&n->hs->ss, pub, SC_DH_LEN); /* 9.2 */
 }
 
 /* After the last handshake message: Split() and keep only h and the transport keys. */
@@ -333,7 +358,7 @@ static void finish_if_last(secchat_noise *n)
     if (++n->message_index < n->proto.pattern.message_count)
         return;
     sc_cipher_state c1, c2;
-    sc_symmetric_split(&n->ss, &c1, &c2);
+    sc_symmetric_split(&n->hs->ss, &c1, &c2);
     /* c1 carries initiator -> responder (5.2). */
     n->send = n->initiator ? c1 : c2;
     n->recv = n->initiator ? c2 : c1;
@@ -341,6 +366,7 @@ static void finish_if_last(secchat_noise *n)
     sc_cipher_wipe(&c2);
     if (n->proto.pattern.one_way) /* 7.4: the second CipherState is discarded */
         sc_cipher_wipe(n->initiator ? &n->recv : &n->send);
+    memcpy(n->h, n->hs->ss.h, sizeof n->h);
     wipe_handshake_secrets(n);
     n->complete = true;
 }
@@ -399,18 +425,18 @@ SECCHAT_API int secchat_noise_write_message(secchat_noise *noise, const uint8_t 
         switch (tok) {
         case SC_TOKEN_E: /* e */
             if (!noise->e_fixed)
-                sc_dh_generate(noise->e_pub, noise->e_priv);
+                sc_dh_generate(noise->hs->e_pub, noise->hs->e_priv);
             noise->has_e = true;
-            memcpy(out + pos, noise->e_pub, SC_DH_LEN);
+            memcpy(out + pos, noise->hs->e_pub, SC_DH_LEN);
             pos += SC_DH_LEN;
-            mix_ephemeral(noise, noise->e_pub);
+            mix_ephemeral(noise, noise->hs->e_pub);
             break;
         case SC_TOKEN_S: /* s */
-            rc = sc_symmetric_encrypt_and_hash(&noise->ss, noise->s_pub, SC_DH_LEN, out + pos);
-            pos += SC_DH_LEN + (noise->ss.cs.has_key ? SC_CIPHER_TAG_LEN : 0);
+            rc = sc_symmetric_encrypt_and_hash(&noise->hs->ss, noise->hs->s_pub, SC_DH_LEN, out + pos);
+            pos += SC_DH_LEN + (noise->hs->ss.cs.has_key ? SC_CIPHER_TAG_LEN : 0);
             break;
         case SC_TOKEN_PSK: /* psk */
-            sc_symmetric_mix_key_and_hash(&noise->ss, noise->psk[noise->psk_next++], SECCHAT_NOISE_KEY_LEN);
+            sc_symmetric_mix_key_and_hash(&noise->hs->ss, noise->hs->psk[noise->psk_next++], SECCHAT_NOISE_KEY_LEN);
             break;
         default: /* ee, es, se, ss */
             rc = mix_dh(noise, tok);
@@ -419,7 +445,7 @@ SECCHAT_API int secchat_noise_write_message(secchat_noise *noise, const uint8_t 
         if (rc != SECCHAT_OK)
             return fail(noise, rc);
     }
-    rc = sc_symmetric_encrypt_and_hash(&noise->ss, payload, payload_len, out + pos);
+    rc = sc_symmetric_encrypt_and_hash(&noise->hs->ss, payload, payload_len, out + pos);
     if (rc != SECCHAT_OK)
         return fail(noise, rc);
     *out_len = total;
@@ -456,15 +482,15 @@ SECCHAT_API int secchat_noise_read_message(secchat_noise *noise, const uint8_t *
         uint8_t tok = p->tokens[m][t];
         switch (tok) {
         case SC_TOKEN_E: /* e */
-            memcpy(noise->re, message + pos, SC_DH_LEN);
+            memcpy(noise->hs->re, message + pos, SC_DH_LEN);
             noise->has_re = true;
             pos += SC_DH_LEN;
-            mix_ephemeral(noise, noise->re);
+            mix_ephemeral(noise, noise->hs->re);
             break;
         case SC_TOKEN_S: { /* s */
-            size_t len = SC_DH_LEN + (noise->ss.cs.has_key ? SC_CIPHER_TAG_LEN : 0);
+            size_t len = SC_DH_LEN + (noise->hs->ss.cs.has_key ? SC_CIPHER_TAG_LEN : 0);
             uint8_t rs[SC_DH_LEN];
-            rc = sc_symmetric_decrypt_and_hash(&noise->ss, message + pos, len, rs);
+            rc = sc_symmetric_decrypt_and_hash(&noise->hs->ss, message + pos, len, rs);
             pos += len;
             if (rc == SECCHAT_OK && noise->rs_pinned && sodium_memcmp(rs, noise->rs, SC_DH_LEN) != 0)
                 rc = SECCHAT_ERR_NOISE_PEER_KEY_MISMATCH;
@@ -473,7 +499,7 @@ SECCHAT_API int secchat_noise_read_message(secchat_noise *noise, const uint8_t *
             break;
         }
         case SC_TOKEN_PSK: /* psk */
-            sc_symmetric_mix_key_and_hash(&noise->ss, noise->psk[noise->psk_next++], SECCHAT_NOISE_KEY_LEN);
+            sc_symmetric_mix_key_and_hash(&noise->hs->ss, noise->hs->psk[noise->psk_next++], SECCHAT_NOISE_KEY_LEN);
             break;
         default: /* ee, es, se, ss */
             rc = mix_dh(noise, tok);
@@ -482,7 +508,7 @@ SECCHAT_API int secchat_noise_read_message(secchat_noise *noise, const uint8_t *
         if (rc != SECCHAT_OK)
             return fail(noise, rc);
     }
-    rc = sc_symmetric_decrypt_and_hash(&noise->ss, message + pos, message_len - pos, payload);
+    rc = sc_symmetric_decrypt_and_hash(&noise->hs->ss, message + pos, message_len - pos, payload);
     if (rc != SECCHAT_OK)
         return fail(noise, rc);
     *payload_len = message_len - overhead;
@@ -577,7 +603,7 @@ SECCHAT_API int secchat_noise_handshake_hash(const secchat_noise *noise, uint8_t
     size_t len = noise->proto.hash->hash_len;
     if (out_cap < len)
         return SECCHAT_ERR_BUFFER_TOO_SMALL;
-    memcpy(out, noise->ss.h, len);
+    memcpy(out, noise->h, len);
     *out_len = len;
     return SECCHAT_OK;
 }

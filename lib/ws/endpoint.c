@@ -26,6 +26,7 @@
  *    messages, 1-byte close payloads, bad UTF-8 in a close reason, and any
  *    failure of the layer above) we close ourselves, after stopping wslay.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <wslay/wslay.h>
 
@@ -535,7 +536,8 @@ static int ws_new(secchat_ws **out, int is_server, const secchat_ws_limits *limi
     int rc = sc_crypto_init();
     if (rc != SECCHAT_OK)
         return rc;
-    secchat_ws *ws = sc_alloc(sizeof *ws);
+    /* No libsodium state inside: plain calloc, without aligned_alloc's padding. */
+    secchat_ws *ws = calloc(1, sizeof *ws);
     if (!ws)
         return SECCHAT_ERR_NO_MEMORY;
     ws->is_server = is_server;
