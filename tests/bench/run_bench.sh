@@ -199,7 +199,7 @@ idle_rss() { # idle_rss LABEL PID ARGS... -> "LABEL rss_before_kib=.. rss_kib=..
         i=$((i + 1))
     done
     grep -q '^idle: ready' "$tmp/idle.out" || { cat "$tmp/idle.err" >&2; die "$label: idle connections not ready"; }
-    sleep 1 # let the last answers be written and freed
+    sleep 2 # let the last answers be written, and idle connections trimmed (one 250 ms tick, malloc_trim at most once a second)
     r1=$(rss_kib "$pid")
     kill -INT "$bpid"
     wait "$bpid"
