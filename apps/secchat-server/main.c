@@ -3,12 +3,14 @@
  *
  * The library runs the network on its own threads; this thread owns the
  * console (operator lines on stdin) and the signals: SIGINT and SIGTERM shut
- * down gracefully (close code 1001 to every client), SIGHUP is reserved for
- * reloading the allow-list. Signals are blocked in every thread and read
- * from a signalfd, so no handler races with the rest.
+ * down gracefully (close code 1001 to every client), SIGHUP re-reads the
+ * allow-list. The handler only writes the signal's number into a pipe that
+ * the console loop polls: whichever thread the kernel picks runs it, so no
+ * signal can be left pending unseen, and everything else happens here.
  */
-#define _GNU_SOURCE /* signalfd, getopt_long */
+#define _GNU_SOURCE /* getopt_long, pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -16,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "server_app.h"
@@ -162,6 +163,37 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/* The write end of the signal pipe; the handler's only state (a process has one console). */
+static int signal_pipe_w = -1;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t n = write(signal_pipe_w, &b, 1); /* async-signal-safe; a full pipe already says enough */
+    (void)n;
+    errno = saved;
+}
+
+/* Routes SIGINT, SIGTERM and SIGHUP into a pipe; ignores SIGPIPE. Returns the read end, or -1. */
+static int open_signal_pipe(void)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    signal_pipe_w = fds[1];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* the library sends with MSG_NOSIGNAL; this covers stdout */
+    return fds[0];
+}
+
 /* Runs the console until /quit or a stop signal. */
 static void run_console(secchat_server *srv, int sigfd, const char *authorized_keys, int quiet)
 {
@@ -176,9 +208,9 @@ static void run_console(secchat_server *srv, int sigfd, const char *authorized_k
         if (n < 0)
             break;
         if (fds[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGHUP) {
+            unsigned char sig;
+            if (read(sigfd, &sig, 1) == 1) {
+                if (sig == SIGHUP) {
                     if (authorized_keys)
                         (void)load_authorized_keys(srv, authorized_keys, 1);
                     else
@@ -186,7 +218,7 @@ static void run_console(secchat_server *srv, int sigfd, const char *authorized_k
                     continue;
                 }
                 if (!quiet)
-                    printf("Shutting down (signal %u)\n", si.ssi_signo);
+                    printf("Shutting down (signal %u)\n", (unsigned)sig);
                 break;
             }
         }
@@ -221,22 +253,20 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
 
-    /* Before any thread exists, so all of them inherit the mask. */
+    /* The server's threads start with these signals blocked (they inherit
+     * the mask), so the handler runs here or in no thread of ours at all. */
+    int sigfd = open_signal_pipe();
+    if (sigfd < 0) {
+        fprintf(stderr, PROG ": cannot set up signal handling: %s\n", strerror(errno));
+        secchat_config_free(cfg);
+        return EXIT_RUNTIME;
+    }
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    sigset_t wanted = mask;
-    sigdelset(&wanted, SIGPIPE);
-    int sigfd = signalfd(-1, &wanted, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        fprintf(stderr, PROG ": signalfd: %s\n", strerror(errno));
-        secchat_config_free(cfg);
-        return EXIT_RUNTIME;
-    }
 
     secchat_server_callbacks cb = {.arg = &o.quiet, .event = print_event};
     secchat_server *srv = NULL;
@@ -281,6 +311,7 @@ int main(int argc, char **argv)
                "(/list, /rooms, /kick NAME, /quit)\n");
     }
 
+    pthread_sigmask(SIG_UNBLOCK, &mask, NULL); /* the threads exist: signals may come here now */
     run_console(srv, sigfd, o.authorized_keys, o.quiet);
     secchat_server_stop(srv, 2000);
     secchat_server_free(srv);

@@ -55,8 +55,11 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # Running, not a zombie waiting for us.
+# Running and not a zombie. The state is read once: a process that ends
+# between two reads of /proc must not count as alive.
 alive() {
-    [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+    st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+    [ -n "$st" ] && [ "$st" != Z ]
 }
 
 rss_kib() {
