@@ -55,6 +55,14 @@ int sc_keys_decode_base64(const char *text, size_t len, uint8_t key[SECCHAT_KEY_
     /* A length check first: it also keeps libsodium away from any long or odd-length input. */
     if (len != SECCHAT_KEY_BASE64_LEN)
         return SECCHAT_ERR_KEY_MALFORMED;
+    /* libsodium 1.0.18 decodes some bytes above 0x7F as if they were base64
+     * letters (found by tests/fuzz/fuzz_keyfile): allow the alphabet only. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+              c == '='))
+            return SECCHAT_ERR_KEY_MALFORMED;
+    }
     size_t bin_len = 0;
     const char *end = NULL;
     /* ignore = NULL: whitespace inside the text is an error, not skipped. libsodium also refuses
