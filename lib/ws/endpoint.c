@@ -356,6 +356,9 @@ static void on_wslay_message(wslay_event_context_ptr ctx, const struct wslay_eve
                        "close reason is not UTF-8");
             break;
         }
+        /* Nothing after a close frame is read (RFC 6455 section 5.5.1), so
+         * whether more bytes came in the same feed call changes nothing. */
+        wslay_event_shutdown_read(ws->wslay);
         if (!ws->close_initiated) {
             uint16_t code = arg->status_code ? arg->status_code : SECCHAT_WS_CLOSE_NO_STATUS;
             size_t rlen = arg->msg_length >= 2 ? arg->msg_length - 2 : 0;
@@ -374,6 +377,22 @@ static void on_wslay_message(wslay_event_context_ptr ctx, const struct wslay_eve
 }
 
 /* ---- driving wslay ------------------------------------------------------- */
+
+/* The close reason we give for a failure wslay detected by itself: the same
+ * words as when we detect it (it depends on how the bytes were split). */
+static const char *reason_for_code(uint16_t code)
+{
+    switch (code) {
+    case SECCHAT_WS_CLOSE_MESSAGE_TOO_BIG:
+        return "message too big";
+    case SECCHAT_WS_CLOSE_INVALID_PAYLOAD:
+        return "close reason is not UTF-8";
+    case SECCHAT_WS_CLOSE_UNSUPPORTED_DATA:
+        return "text messages are not accepted: binary only";
+    default:
+        return "invalid frame";
+    }
+}
 
 static int error_for_code(uint16_t code)
 {
@@ -406,9 +425,9 @@ static int pump_output(secchat_ws *ws)
          * if ours had gone out first (we were closing), it could not send one. */
         uint16_t code = sent && !ws->close_initiated ? wslay_event_get_status_code_sent(ws->wslay) : 0;
         ws->failure = code ? error_for_code(code) : SECCHAT_ERR_WS_PROTOCOL;
-        if (code && !ws->close_written && write_close(ws, code, NULL, 0) != SECCHAT_OK)
+        const char *text = code ? reason_for_code(code) : secchat_strerror(ws->failure);
+        if (code && !ws->close_written && write_close(ws, code, (const uint8_t *)text, strlen(text)) != SECCHAT_OK)
             ws->failure = SECCHAT_ERR_NO_MEMORY;
-        const char *text = secchat_strerror(ws->failure);
         set_close_reason(ws, code ? code : ws->close_code, (const uint8_t *)text, strlen(text));
         enter_closed(ws);
     } else if (sent || received) {
@@ -418,6 +437,13 @@ static int pump_output(secchat_ws *ws)
 }
 
 static int create_wslay(secchat_ws *ws);
+
+/* A parser released by sc_ws_trim had not seen a close: trim requires it. */
+static int close_received(const secchat_ws *ws)
+{
+    return ws->wslay && wslay_event_get_close_received(ws->wslay);
+}
+
 
 /* Runs wslay over bytes in the form it reads: unmasked frames. */
 static int run_wslay(secchat_ws *ws, const uint8_t *data, size_t len)
@@ -445,7 +471,9 @@ static int feed_frames(secchat_ws *ws, const uint8_t *data, size_t len)
     if (!ws->wslay && create_wslay(ws) != SECCHAT_OK)
         return fail_with_close(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
     int rc = run_wslay(ws, data, len);
-    if (rc == SECCHAT_OK && ws->unmask_failed) /* RFC 6455 section 5.1: a server closes on it */
+    /* RFC 6455 section 5.1: a server closes on an unmasked frame, unless it
+     * came after the peer's close frame: nothing after that is read. */
+    if (rc == SECCHAT_OK && ws->unmask_failed && !close_received(ws))
         return fail_with_close(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "client frame not masked");
     return rc;
 }
@@ -681,12 +709,6 @@ SECCHAT_API int secchat_ws_next_event(secchat_ws *ws, secchat_ws_event *ev)
     ev->len = rec.len;
     ws->event_to_release = sizeof rec + rec.len;
     return 1;
-}
-
-/* A parser released by sc_ws_trim had not seen a close: trim requires it. */
-static int close_received(const secchat_ws *ws)
-{
-    return ws->wslay && wslay_event_get_close_received(ws->wslay);
 }
 
 /* Why a message or control frame cannot be sent now. */
