@@ -3,6 +3,7 @@
 #   make test            install missing Debian packages, build, run every test,
 #                        then the whole suite again under ASan+UBSan
 #   make check           build and run the tests (no package install, no sanitizers)
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (600) each
 #   make bench           micro-benchmarks, then the server against the libwebsockets mirror
 #                        (tests/bench/run_bench.sh, ~4.5 min; measurements, never part of make test)
 #   make install         honours PREFIX, LIBDIR, INCLUDEDIR, DESTDIR
@@ -87,7 +88,7 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/%.c=$(BUILD)/%)
 TEST_HELPERS := $(filter-out tests/common/test_%,$(sort $(wildcard tests/common/*.c)))
 HELPER_OBJS  := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib apps examples deps demo check check-thread test bench install uninstall clean
+.PHONY: all lib apps examples deps demo check check-thread test bench fuzz install uninstall clean
 .DEFAULT_GOAL := all
 # Keep test objects between runs (they are otherwise intermediate files).
 .SECONDARY:
@@ -169,6 +170,12 @@ check-thread: $(THREAD_TESTS:%=$(BUILD)/%) $(if $(THREAD_SCRIPTS),$(BUILD)/apps/
 
 bench: lib apps $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) sh tests/bench/run_bench.sh
+
+# libFuzzer targets (clang), FUZZ_SECONDS each (tests/fuzz/README.md); make
+# test runs a 20 s smoke of them through tests/fuzz/test_fuzz_smoke.sh.
+FUZZ_SECONDS ?= 600
+fuzz:
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 install: lib apps
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/secchat $(DESTDIR)$(PKGCONFIGDIR)

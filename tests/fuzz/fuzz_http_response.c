@@ -1,0 +1,123 @@
+/*
+ * Client side of the opening handshake: arbitrary bytes as the server's
+ * answer to our upgrade request (and frames pipelined behind it).
+ *
+ * Input: 2 bytes split seed (0: whole), then the server's bytes. The first
+ * "@ACCEPT@" in them is replaced by the correct Sec-WebSocket-Accept for
+ * the request the endpoint wrote, so the corpus stays valid whatever key
+ * the endpoint picks and the fuzzer can get past the accept check.
+ *
+ * As in fuzz_http_request, every input runs whole and split, and both runs
+ * must give the same events, output and final code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz/fuzz_common.h"
+
+#define URL "ws://chat.example:8080/chat"
+
+typedef struct run_result {
+    fz_log events, output;
+    int rc;
+} run_result;
+
+static uint8_t *with_accept(const uint8_t *data, size_t size, const char *accept, size_t *out_len)
+{
+    static const char token[] = "@ACCEPT@";
+    size_t tl = sizeof token - 1, al = strlen(accept);
+    uint8_t *out = malloc(size + al + 1);
+    if (out == NULL)
+        abort();
+    for (size_t i = 0; i + tl <= size; i++) {
+        if (memcmp(data + i, token, tl) == 0) {
+            memcpy(out, data, i);
+            memcpy(out + i, accept, al);
+            memcpy(out + i + al, data + i + tl, size - i - tl);
+            *out_len = size - tl + al;
+            return out;
+        }
+    }
+    if (size > 0)
+        memcpy(out, data, size);
+    *out_len = size;
+    return out;
+}
+
+static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, run_result *res)
+{
+    secchat_ws *ws = NULL;
+    FUZZ_CHECK(secchat_ws_new_client(&ws, URL, NULL) == SECCHAT_OK);
+    size_t req_len;
+    const uint8_t *req = secchat_ws_output(ws, &req_len);
+    char accept[29];
+    FUZZ_CHECK(fz_accept_for_request(req, req_len, accept) == 0);
+    secchat_ws_output_consumed(ws, req_len);
+    size_t len;
+    uint8_t *resp = with_accept(data, size, accept, &len);
+
+    fz_rng r;
+    fz_rng_seed(&r, seed);
+    int rc = SECCHAT_OK;
+    size_t off = 0;
+    while (off < len) {
+        size_t n = fz_split(&r, len - off);
+        int frc = secchat_ws_feed(ws, resp + off, n);
+        if (fz_verbose())
+            fprintf(stderr, " feed [%zu, %zu) -> %d state %d\n", off, off + n, frc, (int)secchat_ws_state(ws));
+        FUZZ_CHECK(rc == SECCHAT_OK || frc == rc);
+        rc = frc;
+        off += n;
+        (void)fz_ws_drain(ws, &r, &res->events, &res->output);
+    }
+    FUZZ_CHECK(secchat_ws_request_path(ws) == NULL); /* a server-side notion only */
+    if (secchat_ws_state(ws) == SECCHAT_WS_STATE_OPEN) {
+        static const uint8_t hello[] = "hello";
+        int src = secchat_ws_send(ws, hello, sizeof hello - 1);
+        FUZZ_CHECK(src == SECCHAT_OK || src == SECCHAT_ERR_WS_CLOSED);
+        (void)secchat_ws_ping(ws, 1000);
+        (void)secchat_ws_close(ws, SECCHAT_WS_CLOSE_NORMAL, "bye");
+        (void)fz_ws_drain(ws, &r, &res->events, &res->output);
+    }
+    if (eof) {
+        secchat_ws_feed_eof(ws);
+        (void)fz_ws_drain(ws, &r, &res->events, &res->output);
+    }
+    res->rc = rc;
+    free(resp);
+    secchat_ws_free(ws);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_init();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fz f = {data, size};
+    uint16_t seed = fz_u16(&f);
+    int eof = seed & 1;
+    run_result whole = {0}, split = {0};
+    /* Same RNG seed for both runs: same key, same masks, so the same output. */
+    fuzz_reset(2);
+    run(f.p, f.n, 0, eof, &whole);
+    if (seed > 1) {
+        fuzz_reset(2);
+        run(f.p, f.n, seed, eof, &split);
+        FUZZ_CHECK(fz_log_equal(&whole.events, &split.events));
+        FUZZ_CHECK(fz_lenient() || whole.rc == split.rc);
+        FUZZ_CHECK(fz_lenient() || fz_log_equal(&whole.output, &split.output));
+    }
+    fz_log_free(&whole.events);
+    fz_log_free(&whole.output);
+    fz_log_free(&split.events);
+    fz_log_free(&split.output);
+    return 0;
+}

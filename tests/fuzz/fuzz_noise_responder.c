@@ -1,0 +1,7 @@
+/*
+ * The Noise engine as the responder of Noise_XXpsk2_25519_AESGCM_SHA256 reading
+ * arbitrary, honest and damaged handshake and transport messages from an
+ * honest peer handle. Input format and checks: noise_driver.h.
+ */
+#define VICTIM_ROLE SECCHAT_NOISE_RESPONDER
+#include "fuzz/noise_driver.h"
