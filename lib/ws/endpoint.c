@@ -62,6 +62,9 @@ struct secchat_ws {
     int in_recv; /* inside wslay_event_recv: wslay's output is pumped after it */
     sc_buf msg;  /* the incoming data message being reassembled */
     int frame_is_data;
+    int frame_is_close;
+    uint8_t close_head[2]; /* the first payload bytes of a close frame: its code */
+    size_t close_seen;
     int in_message; /* a fragmented data message has begun and not ended */
     sc_ws_hook hook;
     void *hook_arg;
@@ -276,6 +279,8 @@ static void on_wslay_frame_start(wslay_event_context_ptr ctx, const struct wslay
     (void)ctx;
     secchat_ws *ws = user;
     ws->frame_is_data = 0;
+    ws->frame_is_close = arg->opcode == WSLAY_CONNECTION_CLOSE;
+    ws->close_seen = 0;
     if (arg->opcode == WSLAY_TEXT_FRAME) {
         fail_later(ws, SECCHAT_ERR_WS_TEXT_MESSAGE, SECCHAT_WS_CLOSE_UNSUPPORTED_DATA,
                    "text messages are not accepted: binary only");
@@ -294,11 +299,30 @@ static void on_wslay_frame_start(wslay_event_context_ptr ctx, const struct wslay
     }
 }
 
+/* The codes a peer may send (RFC 6455 section 7.4), as wslay judges them. */
+static int valid_received_close_code(uint16_t code)
+{
+    return (code >= 1000 && code <= 1011 && code != 1004 && code != 1005 && code != 1006) ||
+           (code >= 3000 && code <= 4999);
+}
+
 static void on_wslay_chunk(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *arg,
                            void *user)
 {
     (void)ctx;
     secchat_ws *ws = user;
+    /*
+     * A close frame's code is judged here, as soon as its two bytes are in:
+     * wslay checks the reason's UTF-8 chunk by chunk (and only whole chunks)
+     * but the code at the end, so with both wrong its verdict would depend
+     * on how the bytes were split. Ours comes first and does not.
+     */
+    if (ws->frame_is_close && ws->close_seen < 2) {
+        for (size_t i = 0; i < arg->data_length && ws->close_seen < 2; i++)
+            ws->close_head[ws->close_seen++] = arg->data[i];
+        if (ws->close_seen == 2 && !valid_received_close_code((uint16_t)(ws->close_head[0] << 8 | ws->close_head[1])))
+            fail_later(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "invalid close code");
+    }
     /* Room was reserved at the frame's start. */
     if (ws->frame_is_data && !ws->pending_error && sc_buf_append(&ws->msg, arg->data, arg->data_length) != SECCHAT_OK)
         fail_later(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
