@@ -16,6 +16,13 @@ void print_event(void *arg, const secchat_server_event *ev)
     char buf[1024];
     snprintf(buf, sizeof buf, "%s\n", ev->line);
     fputs(buf, stdout);
+    /* The original's opening lines, before any connection can be reported. */
+    if (ev->type == SECCHAT_SERVER_EVENT_LISTENING && !*quiet) {
+        printf("Using Noise protocol: %s\n", SECCHAT_DEFAULT_PROTOCOL);
+        printf("Server key fingerprint: %s\n", ev->fingerprint ? ev->fingerprint : "?");
+        printf("Commands: '@ClientName message' to send to specific client, or 'message' to broadcast "
+               "(/list, /rooms, /kick NAME, /quit)\n");
+    }
 }
 
 static void print_member(void *arg, const secchat_server_member_info *m)

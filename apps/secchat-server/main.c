@@ -300,16 +300,6 @@ int main(int argc, char **argv)
         close(sigfd);
         return EXIT_RUNTIME;
     }
-    if (!o.quiet) {
-        uint8_t pub[SECCHAT_KEY_LEN];
-        char fp[SECCHAT_FINGERPRINT_SIZE] = "?";
-        if (secchat_config_public_key(cfg, pub) == SECCHAT_OK && secchat_fingerprint(pub, fp) != SECCHAT_OK)
-            snprintf(fp, sizeof fp, "?");
-        printf("Using Noise protocol: %s\n", SECCHAT_DEFAULT_PROTOCOL);
-        printf("Server key fingerprint: %s\n", fp);
-        printf("Commands: '@ClientName message' to send to specific client, or 'message' to broadcast "
-               "(/list, /rooms, /kick NAME, /quit)\n");
-    }
 
     pthread_sigmask(SIG_UNBLOCK, &mask, NULL); /* the threads exist: signals may come here now */
     run_console(srv, sigfd, o.authorized_keys, o.quiet);

@@ -130,18 +130,24 @@ SECCHAT_API int secchat_server_start(secchat_server *srv)
         if (rc != SECCHAT_OK)
             goto fail;
     }
-    rc = sc_acceptor_start(srv);
-    if (rc != SECCHAT_OK)
-        goto fail;
     pthread_rwlock_wrlock(&srv->run_lock);
     srv->running = 1;
     pthread_rwlock_unlock(&srv->run_lock);
+    /* Before the acceptor runs, so LISTENING is the first event: connections
+     * wait in the kernel's backlog meanwhile. */
     secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_LISTENING, .address = srv->bound,
                                .fingerprint = srv->fingerprint};
     char line[SC_ADDRESS_TEXT_MAX + 32];
     snprintf(line, sizeof line, "Server listening on: %s", srv->bound);
     ev.line = line;
     sc_event_emit(srv, &ev);
+    rc = sc_acceptor_start(srv);
+    if (rc != SECCHAT_OK) {
+        pthread_rwlock_wrlock(&srv->run_lock);
+        srv->running = 0;
+        pthread_rwlock_unlock(&srv->run_lock);
+        goto fail;
+    }
     goto out;
 fail:
     if (srv->workers) {
