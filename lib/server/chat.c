@@ -123,7 +123,7 @@ static int admitted(sc_conn *c)
     secchat_server_event extra = {.error = SECCHAT_ERR_KEY_NOT_AUTHORIZED, .close_code = 1008,
                                   .text = "key not authorized"};
     sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
-    sc_conn_close(c, 1008, "key not authorized", SECCHAT_ERR_KEY_NOT_AUTHORIZED);
+    sc_conn_close(c, 1008, "key not authorized");
     return 0;
 }
 
@@ -148,7 +148,7 @@ static void refuse_name(sc_conn *c, const char *why)
         secchat_server_event extra = {.error = SECCHAT_ERR_INVALID_ARGUMENT, .close_code = 1008,
                                       .text = "too many invalid names"};
         sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
-        sc_conn_close(c, 1008, "too many invalid names", SECCHAT_OK);
+        sc_conn_close(c, 1008, "too many invalid names");
         return;
     }
     char text[256];
@@ -357,94 +357,75 @@ static void acc_add(text_acc *a, const char *s)
     a->len += n;
 }
 
-typedef struct who_entry {
-    char name[SECCHAT_NAME_MAX + 1];
-    char fingerprint[SECCHAT_FINGERPRINT_SIZE];
-} who_entry;
-
-static int cmp_who(const void *a, const void *b)
-{
-    return strcmp(((const who_entry *)a)->name, ((const who_entry *)b)->name);
-}
-
 /* Longest answer we build: leaves room for the JSON around it. */
 #define ANSWER_MAX 60000u
 
-static void cmd_who(sc_conn *c)
+/* Lines of a /who or /rooms answer, from the snapshots secchat_server_list
+ * and secchat_server_rooms take (sorted, copied under the registry lock). */
+typedef struct answer {
+    text_acc body;
+    unsigned lines, left_out;
+} answer;
+
+static void who_line(void *arg, const secchat_server_member_info *m)
 {
-    sc_registry *reg = &c->worker->srv->reg;
-    pthread_mutex_lock(&reg->lock);
-    unsigned n = c->room->members;
-    who_entry *e = calloc(n ? n : 1, sizeof *e);
-    unsigned k = 0;
-    if (e)
-        for (sc_conn *m = c->room->member_head; m && k < n; m = m->member_next, k++) {
-            memcpy(e[k].name, m->name, sizeof e[k].name);
-            memcpy(e[k].fingerprint, m->fingerprint, sizeof e[k].fingerprint);
-        }
-    pthread_mutex_unlock(&reg->lock);
-    if (!e) {
-        sc_chat_tell(c, "error", "Out of memory");
+    answer *ans = arg;
+    char line[160];
+    ans->lines++;
+    if (ans->body.len > ANSWER_MAX) {
+        ans->left_out++;
         return;
     }
-    qsort(e, k, sizeof *e, cmp_who);
-    text_acc a = {0};
-    char line[160];
-    snprintf(line, sizeof line, "Members of room %s (%u):", c->room->name, k);
-    acc_add(&a, line);
-    for (unsigned i = 0; i < k; i++) {
-        if (a.len > ANSWER_MAX) {
-            snprintf(line, sizeof line, "\n  ... and %u more", k - i);
-            acc_add(&a, line);
-            break;
-        }
-        snprintf(line, sizeof line, "\n  %s  %s", e[i].name, e[i].fingerprint);
-        acc_add(&a, line);
-    }
-    free(e);
-    sc_chat_tell(c, "system", a.buf ? a.buf : "Out of memory");
-    free(a.buf);
+    snprintf(line, sizeof line, "\n  %s  %s", m->name, m->fingerprint);
+    acc_add(&ans->body, line);
 }
 
-typedef struct room_entry {
-    char name[SECCHAT_ROOM_MAX + 1];
-    unsigned members;
-} room_entry;
-
-static int cmp_room(const void *a, const void *b)
+static void room_line(void *arg, const char *room, unsigned members)
 {
-    return strcmp(((const room_entry *)a)->name, ((const room_entry *)b)->name);
+    answer *ans = arg;
+    char line[128];
+    ans->lines++;
+    if (ans->body.len > ANSWER_MAX)
+        return;
+    snprintf(line, sizeof line, "\n  %s (%u)", room, members);
+    acc_add(&ans->body, line);
+}
+
+/* Sends "head" followed by the body. */
+static void tell_answer(sc_conn *c, int rc, const char *head, answer *ans)
+{
+    text_acc a = {0};
+    if (rc >= 0) {
+        acc_add(&a, head);
+        if (ans->body.buf)
+            acc_add(&a, ans->body.buf);
+    }
+    if (rc >= 0 && ans->left_out) {
+        char more[48];
+        snprintf(more, sizeof more, "\n  ... and %u more", ans->left_out);
+        acc_add(&a, more);
+    }
+    sc_chat_tell(c, rc >= 0 ? "system" : "error", a.buf ? a.buf : "Out of memory");
+    free(a.buf);
+    free(ans->body.buf);
+}
+
+static void cmd_who(sc_conn *c)
+{
+    answer ans = {0};
+    int rc = secchat_server_list(c->worker->srv, c->room->name, who_line, &ans);
+    char head[SECCHAT_ROOM_MAX + 40];
+    snprintf(head, sizeof head, "Members of room %s (%u):", c->room->name, ans.lines);
+    tell_answer(c, rc, head, &ans);
 }
 
 static void cmd_rooms(sc_conn *c)
 {
-    sc_registry *reg = &c->worker->srv->reg;
-    pthread_mutex_lock(&reg->lock);
-    unsigned n = reg->nrooms;
-    room_entry *e = calloc(n ? n : 1, sizeof *e);
-    unsigned k = 0;
-    if (e)
-        for (sc_room *r = reg->rooms; r && k < n; r = r->next, k++) {
-            memcpy(e[k].name, r->name, sizeof e[k].name);
-            e[k].members = r->members;
-        }
-    pthread_mutex_unlock(&reg->lock);
-    if (!e) {
-        sc_chat_tell(c, "error", "Out of memory");
-        return;
-    }
-    qsort(e, k, sizeof *e, cmp_room);
-    text_acc a = {0};
-    char line[128];
-    snprintf(line, sizeof line, "Rooms (%u):", k);
-    acc_add(&a, line);
-    for (unsigned i = 0; i < k && a.len <= ANSWER_MAX; i++) {
-        snprintf(line, sizeof line, "\n  %s (%u)", e[i].name, e[i].members);
-        acc_add(&a, line);
-    }
-    free(e);
-    sc_chat_tell(c, "system", a.buf ? a.buf : "Out of memory");
-    free(a.buf);
+    answer ans = {0};
+    int rc = secchat_server_rooms(c->worker->srv, room_line, &ans);
+    char head[32];
+    snprintf(head, sizeof head, "Rooms (%u):", ans.lines);
+    tell_answer(c, rc, head, &ans);
 }
 
 static const char help_text[] = "Commands:\n"
@@ -493,7 +474,7 @@ void sc_chat_on_message(sc_conn *c, const uint8_t *data, size_t len)
     if (rc != SECCHAT_OK) {
         char reason[100];
         snprintf(reason, sizeof reason, "invalid message: %s", secchat_strerror(rc));
-        sc_conn_close(c, 1008, reason, rc);
+        sc_conn_close(c, 1008, reason);
         char line[SC_ADDRESS_TEXT_MAX + sizeof reason + 32];
         snprintf(line, sizeof line, "Connection %s closed: %s", c->address, reason);
         secchat_server_event extra = {.error = rc, .close_code = 1008, .text = reason};

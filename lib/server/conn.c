@@ -182,9 +182,8 @@ void sc_conn_send_blob(sc_conn *c, const sc_blob *blob)
     sc_worker_mark_dirty(c->worker, c);
 }
 
-void sc_conn_close(sc_conn *c, uint16_t code, const char *reason, int error)
+void sc_conn_close(sc_conn *c, uint16_t code, const char *reason)
 {
-    (void)error;
     if (c->closed || c->closing)
         return;
     if (secchat_session_state(c->session) == SECCHAT_SESSION_STATE_UPGRADING) {

@@ -219,7 +219,7 @@ void sc_conn_adopt(sc_worker *w, int fd, const char *address);
 /* Encrypts blob for c and queues it; dooms c past its queue bound. */
 void sc_conn_send_blob(sc_conn *c, const sc_blob *blob);
 /* Starts the close handshake (or drops c at once if it has no WebSocket yet). */
-void sc_conn_close(sc_conn *c, uint16_t code, const char *reason, int error);
+void sc_conn_close(sc_conn *c, uint16_t code, const char *reason);
 /* Writes c's pending output; returns 0, or -1 when c is gone. */
 int sc_conn_flush(sc_conn *c);
 /* Tears down at once: leave notice, registry, socket, session. */

@@ -77,7 +77,7 @@ static void close_all(sc_worker *w)
 {
     for (sc_conn *c = w->conns, *next; c; c = next) {
         next = c->next;
-        sc_conn_close(c, 1001, "server shutting down", SECCHAT_OK);
+        sc_conn_close(c, 1001, "server shutting down");
     }
 }
 
@@ -109,7 +109,7 @@ static void process_item(sc_worker *w, sc_item *it)
         break;
     case SC_ITEM_KICK:
         if (!it->conn->closed)
-            sc_conn_close(it->conn, 1008, it->text ? it->text : "kicked by the operator", SECCHAT_OK);
+            sc_conn_close(it->conn, 1008, it->text ? it->text : "kicked by the operator");
         break;
     case SC_ITEM_STOP:
         w->stopping = 1;
