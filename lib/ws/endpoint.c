@@ -34,6 +34,7 @@
 #include "common/internal.h"
 #include "secchat/message.h"
 #include "secchat/ws.h"
+#include "ws/close_hold.h"
 #include "ws/endpoint.h"
 #include "ws/frame.h"
 #include "ws/http.h"
@@ -93,6 +94,7 @@ struct secchat_ws {
     sc_ws_masker masker;
     sc_ws_unmasker unmasker; /* server: the clients' frames */
     int unmask_failed;       /* an unmasked client frame was met */
+    sc_ws_close_hold close_hold; /* the first close frame, given to wslay whole */
 };
 
 /* ---- events ------------------------------------------------------------- */
@@ -228,20 +230,16 @@ static void fail_later(secchat_ws *ws, int error, uint16_t code, const char *rea
 
 /* ---- wslay callbacks ----------------------------------------------------- */
 
-static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+/* Puts up to len bytes of the feed call into buf in the form wslay reads
+ * (a server's input unmasked); 0 when the input is used up. */
+static size_t next_input(secchat_ws *ws, uint8_t *buf, size_t len)
 {
-    (void)flags;
-    secchat_ws *ws = user;
-    if (ws->in_len == 0) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    size_t n = len < ws->in_len ? len : ws->in_len;
     if (!ws->is_server) {
+        size_t n = len < ws->in_len ? len : ws->in_len;
         memcpy(buf, ws->in, n);
         ws->in += n;
         ws->in_len -= n;
-        return (ssize_t)n;
+        return n;
     }
     /* Clients' frames are unmasked straight into wslay's buffer (the output
      * is never longer than the input). Bytes that only complete a mask key
@@ -253,7 +251,30 @@ static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
         ws->in += take; /* on failure the rest is never read: the connection fails */
         ws->in_len -= take;
         if (out > 0)
-            return (ssize_t)out;
+            return out;
+    }
+    return 0;
+}
+
+static ssize_t on_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+{
+    (void)flags;
+    secchat_ws *ws = user;
+    for (;;) {
+        /* A close frame goes to wslay only whole (close_hold.h). */
+        size_t n = sc_ws_close_hold_take(&ws->close_hold, buf, len);
+        if (n > 0)
+            return (ssize_t)n;
+        n = next_input(ws, buf, len);
+        if (n == 0)
+            break;
+        long pass = sc_ws_close_hold_filter(&ws->close_hold, buf, n);
+        if (pass < 0) {
+            fail_later(ws, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
+            break;
+        }
+        if (pass > 0)
+            return (ssize_t)pass;
     }
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
@@ -299,6 +320,8 @@ static void on_wslay_frame_start(wslay_event_context_ptr ctx, const struct wslay
     }
 }
 
+#define INVALID_CLOSE_CODE "invalid close code"
+
 /* The codes a peer may send (RFC 6455 section 7.4), as wslay judges them. */
 static int valid_received_close_code(uint16_t code)
 {
@@ -311,17 +334,13 @@ static void on_wslay_chunk(wslay_event_context_ptr ctx, const struct wslay_event
 {
     (void)ctx;
     secchat_ws *ws = user;
-    /*
-     * A close frame's code is judged here, as soon as its two bytes are in:
-     * wslay checks the reason's UTF-8 chunk by chunk (and only whole chunks)
-     * but the code at the end, so with both wrong its verdict would depend
-     * on how the bytes were split. Ours comes first and does not.
-     */
+    /* A close frame comes whole (close_hold.h): its code is judged here,
+     * before wslay would at the end, once the reason has passed its check. */
     if (ws->frame_is_close && ws->close_seen < 2) {
         for (size_t i = 0; i < arg->data_length && ws->close_seen < 2; i++)
             ws->close_head[ws->close_seen++] = arg->data[i];
         if (ws->close_seen == 2 && !valid_received_close_code((uint16_t)(ws->close_head[0] << 8 | ws->close_head[1])))
-            fail_later(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, "invalid close code");
+            fail_later(ws, SECCHAT_ERR_WS_PROTOCOL, SECCHAT_WS_CLOSE_PROTOCOL_ERROR, INVALID_CLOSE_CODE);
     }
     /* Room was reserved at the frame's start. */
     if (ws->frame_is_data && !ws->pending_error && sc_buf_append(&ws->msg, arg->data, arg->data_length) != SECCHAT_OK)
@@ -372,9 +391,8 @@ static void on_wslay_message(wslay_event_context_ptr ctx, const struct wslay_eve
         rc = queue_event(ws, SECCHAT_WS_EVENT_PONG, arg->msg, arg->msg_length);
         break;
     case WSLAY_CONNECTION_CLOSE:
-        /* wslay has checked the code and queued the echo. It checks the
-         * reason's UTF-8 only while the frame arrives in one piece (each
-         * chunk skips two bytes), so check it again whole. */
+        /* wslay has checked the code and the reason and queued the echo;
+         * the reason is checked again here, whole, to depend on nothing. */
         if (arg->msg_length > 2 && !secchat_utf8_valid(arg->msg + 2, arg->msg_length - 2)) {
             fail_later(ws, SECCHAT_ERR_WS_INVALID_UTF8, SECCHAT_WS_CLOSE_INVALID_PAYLOAD,
                        "close reason is not UTF-8");
@@ -448,8 +466,15 @@ static int pump_output(secchat_ws *ws)
         /* wslay failed the connection by itself. Its close frame tells why;
          * if ours had gone out first (we were closing), it could not send one. */
         uint16_t code = sent && !ws->close_initiated ? wslay_event_get_status_code_sent(ws->wslay) : 0;
+        /* 1007 comes only from a close reason; when that frame's code is
+         * bad too, refuse it for the code, as when the reason is good. */
+        uint16_t peer_code;
+        int bad_code = code == SECCHAT_WS_CLOSE_INVALID_PAYLOAD &&
+                       sc_ws_close_hold_code(&ws->close_hold, &peer_code) && !valid_received_close_code(peer_code);
+        if (bad_code)
+            code = SECCHAT_WS_CLOSE_PROTOCOL_ERROR;
         ws->failure = code ? error_for_code(code) : SECCHAT_ERR_WS_PROTOCOL;
-        const char *text = code ? reason_for_code(code) : secchat_strerror(ws->failure);
+        const char *text = bad_code ? INVALID_CLOSE_CODE : code ? reason_for_code(code) : secchat_strerror(ws->failure);
         if (code && !ws->close_written && write_close(ws, code, (const uint8_t *)text, strlen(text)) != SECCHAT_OK)
             ws->failure = SECCHAT_ERR_NO_MEMORY;
         set_close_reason(ws, code ? code : ws->close_code, (const uint8_t *)text, strlen(text));
@@ -658,6 +683,7 @@ SECCHAT_API void secchat_ws_free(secchat_ws *ws)
     sc_buf_free(&ws->out);
     sc_buf_free(&ws->events);
     free(ws->path);
+    sc_ws_close_hold_free(&ws->close_hold);
     sc_free_secret(ws, sizeof *ws);
 }
 
@@ -886,7 +912,8 @@ SECCHAT_API void secchat_ws_trim(secchat_ws *ws)
      * has no such filter, so it keeps its parser.
      */
     if (ws->is_server && ws->wslay && ws->state == SECCHAT_WS_STATE_OPEN && !ws->failure && !ws->in_message &&
-        sc_ws_unmask_at_boundary(&ws->unmasker) && !wslay_event_want_write(ws->wslay) &&
+        sc_ws_unmask_at_boundary(&ws->unmasker) && !sc_ws_close_hold_active(&ws->close_hold) &&
+        !wslay_event_want_write(ws->wslay) &&
         !wslay_event_get_close_sent(ws->wslay) && !wslay_event_get_close_received(ws->wslay)) {
         wslay_event_context_free(ws->wslay);
         ws->wslay = NULL;

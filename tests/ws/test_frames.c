@@ -1411,6 +1411,100 @@ static void test_close_reason_invalid_utf8_split(void **state)
         fail_msg("invalid UTF-8 in a close reason went undetected when the frame came in pieces");
 }
 
+/* Feeds b split at cut (0: whole; SIZE_MAX: one byte at a time) and returns
+ * the CLOSED event's code, error and reason; 0 when none came. */
+static uint16_t closed_after_feed(int is_server, const bytes *b, size_t cut, int *error, char *reason, size_t rsize)
+{
+    secchat_ws *ws = open_endpoint(is_server, NULL);
+    int rc = SECCHAT_OK;
+    if (cut == SIZE_MAX) {
+        for (size_t i = 0; i < b->len && rc == SECCHAT_OK; i++)
+            rc = secchat_ws_feed(ws, b->p + i, 1);
+    } else {
+        rc = secchat_ws_feed(ws, b->p, cut);
+        if (rc == SECCHAT_OK)
+            rc = secchat_ws_feed(ws, b->p + cut, b->len - cut);
+    }
+    uint16_t code = 0;
+    secchat_ws_event ev;
+    while (secchat_ws_next_event(ws, &ev) == 1) {
+        if (ev.type == SECCHAT_WS_EVENT_CLOSED) {
+            code = ev.close_code;
+            *error = ev.error;
+            snprintf(reason, rsize, "%s", ev.reason ? ev.reason : "");
+        }
+    }
+    secchat_ws_free(ws);
+    return code;
+}
+
+/* A close frame whose code AND reason are both invalid is refused for its
+ * code (1002), however its bytes were split and whatever came before it
+ * (wslay checks the reason as it arrives but the code at the end). */
+static void test_close_bad_code_and_bad_reason_any_split(void **state)
+{
+    (void)state;
+    for (int is_server = 0; is_server <= 1; is_server++) {
+        for (int with_ping = 0; with_ping <= 1; with_ping++) {
+            bytes b = {0};
+            if (with_ping)
+                put_frame(&b, is_server, 0x89, (const uint8_t *)"x", 1);
+            put_close(&b, is_server, 25209, "\x03\xe8" "e");
+            for (size_t cut = 0; cut <= b.len + 1; cut++) {
+                size_t how = cut == b.len + 1 ? SIZE_MAX : cut;
+                int error = 0;
+                char reason[128] = "";
+                uint16_t code = closed_after_feed(is_server, &b, how, &error, reason, sizeof reason);
+                if (code != 1002 || error != SECCHAT_ERR_WS_PROTOCOL || strcmp(reason, "invalid close code") != 0)
+                    fail_msg("%s, %s ping, split at %zu: closed %u (%d, \"%s\"); want 1002 (%d, \"invalid close code\")",
+                             is_server ? "server" : "client", with_ping ? "after a" : "no", cut, code, error, reason,
+                             SECCHAT_ERR_WS_PROTOCOL);
+            }
+            bytes_free(&b);
+        }
+    }
+}
+
+/* A close reason is judged whole, however its frame was split: a bad one is
+ * refused (1007), a good one (with multi-byte characters cut anywhere) is
+ * accepted, and a close frame still incomplete is not judged yet. */
+static void test_close_reason_judged_whole_any_split(void **state)
+{
+    (void)state;
+    static const char good[] = "bye:pt\xce\xb4 : s3p \xe2\x82\xac \xf0\x9f\x98\x80";
+    for (int is_server = 0; is_server <= 1; is_server++) {
+        bytes bad = {0}, fine = {0};
+        put_close(&bad, is_server, 1000, "ab\x87 and more text to come");
+        put_close(&fine, is_server, 1000, good);
+        for (size_t cut = 0; cut <= bad.len + 1; cut++) {
+            int error = 0;
+            char reason[128] = "";
+            uint16_t code = closed_after_feed(is_server, &bad, cut == bad.len + 1 ? SIZE_MAX : cut, &error, reason,
+                                              sizeof reason);
+            if (code != 1007 || error != SECCHAT_ERR_WS_INVALID_UTF8)
+                fail_msg("%s, bad reason split at %zu: closed %u (%d, \"%s\"); want 1007",
+                         is_server ? "server" : "client", cut, code, error, reason);
+        }
+        for (size_t cut = 0; cut <= fine.len + 1; cut++) {
+            int error = 0;
+            char reason[128] = "";
+            uint16_t code = closed_after_feed(is_server, &fine, cut == fine.len + 1 ? SIZE_MAX : cut, &error, reason,
+                                              sizeof reason);
+            if (code != 1000 || error != SECCHAT_OK || strcmp(reason, good) != 0)
+                fail_msg("%s, good reason split at %zu: closed %u (%d, \"%s\"); want 1000 and the reason",
+                         is_server ? "server" : "client", cut, code, error, reason);
+        }
+        /* Cut short just past the bad byte: nothing is decided yet. */
+        bytes part = {.p = bad.p, .len = bad.len - strlen(" and more text to come")};
+        secchat_ws *ws = open_endpoint(is_server, NULL);
+        assert_int_equal(feed_bytes(ws, &part), SECCHAT_OK);
+        assert_int_equal(secchat_ws_state(ws), SECCHAT_WS_STATE_OPEN);
+        secchat_ws_free(ws);
+        bytes_free(&bad);
+        bytes_free(&fine);
+    }
+}
+
 static void test_close_argument_checks(void **state)
 {
     (void)state;
@@ -2279,6 +2373,8 @@ int main(void)
         cmocka_unit_test(test_close_registered_codes_1012_to_1014),
         cmocka_unit_test(test_close_reason_invalid_utf8),
         cmocka_unit_test(test_close_reason_invalid_utf8_split),
+        cmocka_unit_test(test_close_bad_code_and_bad_reason_any_split),
+        cmocka_unit_test(test_close_reason_judged_whole_any_split),
         cmocka_unit_test(test_close_argument_checks),
         cmocka_unit_test(test_protocol_error_while_closing),
         cmocka_unit_test(test_pong_for_ping_read_with_close),
