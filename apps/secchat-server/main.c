@@ -24,7 +24,8 @@
 
 static const char usage_line[] = "Usage: " PROG " [--listen ADDR:PORT] [--psk-file FILE | --demo-psk] [--key-file FILE]\n"
                                  "       [--authorized-keys FILE] [--threads N] [--max-clients N] [--handshake-timeout MS] [--queue-limit BYTES]\n"
-                                 "       [--ping-interval MS] [--pong-timeout MS] [--quiet]\n";
+                                 "       [--ping-interval MS] [--pong-timeout MS] [--max-pending N] [--name-timeout MS]\n"
+                                 "       [--rate N] [--burst N] [--max-rooms N] [--max-room-members N] [--max-name-length N] [--quiet]\n";
 
 static const char help_text[] =
     "Runs the secchat chat server: WebSocket + Noise_XXpsk2_25519_AESGCM_SHA256, wire-compatible\n"
@@ -41,6 +42,13 @@ static const char help_text[] =
     "  --queue-limit BYTES    unsent output per client before it is dropped (default 1048576)\n"
     "  --ping-interval MS     ping a client silent this long (default 30000)\n"
     "  --pong-timeout MS      drop a client whose pong is this late (default 20000)\n"
+    "  --max-pending N        most connections not yet named; more get HTTP 503 (default 1024)\n"
+    "  --name-timeout MS      secure-channel-to-name limit (default 120000)\n"
+    "  --rate N               lines a member may send per second on average; 0: no limit (default 20)\n"
+    "  --burst N              and at once; a member refused this many lines in a row is dropped (default 100)\n"
+    "  --max-rooms N          most rooms at once, lobby included (default 1000)\n"
+    "  --max-room-members N   most members per room (default 10000)\n"
+    "  --max-name-length N    longest member name in bytes, 1 to 32 (default 32)\n"
     "  --quiet                print only the listening line and errors\n"
     "  --help, --version\n"
     "\n"
@@ -69,7 +77,35 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-enum { OPT_PSK_FILE = 256, OPT_AUTHORIZED, OPT_DEMO_PSK, OPT_KEY_FILE, OPT_THREADS, OPT_MAX_CLIENTS, OPT_HANDSHAKE, OPT_QUEUE, OPT_PING, OPT_PONG };
+/* A numeric option's value, min..max; 0, or after a usage message EXIT_USAGE. */
+static int number_option(const char *name, const char *what, unsigned long min, unsigned long max, unsigned long *v)
+{
+    if (parse_uint(optarg, max, v) == 0 && *v >= min)
+        return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "--%s needs %s from %lu to %lu, not", name, what, min, max);
+    return usage_error(msg, optarg);
+}
+
+enum {
+    OPT_PSK_FILE = 256,
+    OPT_AUTHORIZED,
+    OPT_DEMO_PSK,
+    OPT_KEY_FILE,
+    OPT_THREADS,
+    OPT_MAX_CLIENTS,
+    OPT_HANDSHAKE,
+    OPT_QUEUE,
+    OPT_PING,
+    OPT_PONG,
+    OPT_MAX_PENDING,
+    OPT_NAME_TIMEOUT,
+    OPT_RATE,
+    OPT_BURST,
+    OPT_MAX_ROOMS,
+    OPT_MAX_ROOM_MEMBERS,
+    OPT_MAX_NAME_LENGTH
+};
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -85,6 +121,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"queue-limit", required_argument, NULL, OPT_QUEUE},
         {"ping-interval", required_argument, NULL, OPT_PING},
         {"pong-timeout", required_argument, NULL, OPT_PONG},
+        {"max-pending", required_argument, NULL, OPT_MAX_PENDING},
+        {"name-timeout", required_argument, NULL, OPT_NAME_TIMEOUT},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"burst", required_argument, NULL, OPT_BURST},
+        {"max-rooms", required_argument, NULL, OPT_MAX_ROOMS},
+        {"max-room-members", required_argument, NULL, OPT_MAX_ROOM_MEMBERS},
+        {"max-name-length", required_argument, NULL, OPT_MAX_NAME_LENGTH},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -111,34 +154,69 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->authorized_keys = optarg;
             break;
         case OPT_THREADS:
-            if (parse_uint(optarg, 256, &v) || v == 0)
-                return usage_error("--threads needs a number from 1 to 256, not", optarg);
+            if (number_option("threads", "a number", 1, 256, &v))
+                return EXIT_USAGE;
             o->server.threads = (unsigned)v;
             break;
         case OPT_MAX_CLIENTS:
-            if (parse_uint(optarg, 1000000, &v) || v == 0)
-                return usage_error("--max-clients needs a number from 1 to 1000000, not", optarg);
+            if (number_option("max-clients", "a number", 1, 1000000, &v))
+                return EXIT_USAGE;
             o->server.max_clients = (unsigned)v;
             break;
         case OPT_HANDSHAKE:
-            if (parse_uint(optarg, 3600000, &v) || v < 100)
-                return usage_error("--handshake-timeout needs milliseconds from 100 to 3600000, not", optarg);
+            if (number_option("handshake-timeout", "milliseconds", 100, 3600000, &v))
+                return EXIT_USAGE;
             o->server.handshake_timeout_ms = (unsigned)v;
             break;
         case OPT_QUEUE:
-            if (parse_uint(optarg, 1UL << 30, &v) || v < 4096)
-                return usage_error("--queue-limit needs bytes from 4096 to 1073741824, not", optarg);
+            if (number_option("queue-limit", "bytes", 4096, 1UL << 30, &v))
+                return EXIT_USAGE;
             o->server.queue_bytes = (size_t)v;
             break;
         case OPT_PING:
-            if (parse_uint(optarg, 86400000, &v) || v < 100)
-                return usage_error("--ping-interval needs milliseconds from 100 to 86400000, not", optarg);
+            if (number_option("ping-interval", "milliseconds", 100, 86400000, &v))
+                return EXIT_USAGE;
             o->server.ping_interval_ms = (unsigned)v;
             break;
         case OPT_PONG:
-            if (parse_uint(optarg, 3600000, &v) || v < 100)
-                return usage_error("--pong-timeout needs milliseconds from 100 to 3600000, not", optarg);
+            if (number_option("pong-timeout", "milliseconds", 100, 3600000, &v))
+                return EXIT_USAGE;
             o->server.pong_timeout_ms = (unsigned)v;
+            break;
+        case OPT_MAX_PENDING:
+            if (number_option("max-pending", "a number", 1, 1000000, &v))
+                return EXIT_USAGE;
+            o->server.max_pending = (unsigned)v;
+            break;
+        case OPT_NAME_TIMEOUT:
+            if (number_option("name-timeout", "milliseconds", 100, 86400000, &v))
+                return EXIT_USAGE;
+            o->server.name_timeout_ms = (unsigned)v;
+            break;
+        case OPT_RATE:
+            if (number_option("rate", "messages a second", 0, 1000000, &v))
+                return EXIT_USAGE;
+            o->server.rate = v ? (unsigned)v : SECCHAT_SERVER_UNLIMITED;
+            break;
+        case OPT_BURST:
+            if (number_option("burst", "a number", 1, 1000000, &v))
+                return EXIT_USAGE;
+            o->server.burst = (unsigned)v;
+            break;
+        case OPT_MAX_ROOMS:
+            if (number_option("max-rooms", "a number", 1, 1000000, &v))
+                return EXIT_USAGE;
+            o->server.max_rooms = (unsigned)v;
+            break;
+        case OPT_MAX_ROOM_MEMBERS:
+            if (number_option("max-room-members", "a number", 1, 1000000, &v))
+                return EXIT_USAGE;
+            o->server.max_room_members = (unsigned)v;
+            break;
+        case OPT_MAX_NAME_LENGTH:
+            if (number_option("max-name-length", "bytes", 1, SECCHAT_NAME_MAX, &v))
+                return EXIT_USAGE;
+            o->server.max_name_length = (unsigned)v;
             break;
         case 'q':
             o->quiet = 1;

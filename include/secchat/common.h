@@ -119,7 +119,9 @@ enum secchat_error {
     SECCHAT_ERR_THREAD = -704,         /* a thread or event loop could not be started */
     SECCHAT_ERR_NOT_RUNNING = -705,    /* the server or client is not running (not started, or stopped) */
     SECCHAT_ERR_NO_SUCH_MEMBER = -706, /* no member of that name */
-    SECCHAT_ERR_TIMEOUT = -707         /* the peer did not finish the upgrade and handshake in time */
+    SECCHAT_ERR_TIMEOUT = -707,        /* the peer did not finish a step (upgrade + handshake, name) in time */
+    SECCHAT_ERR_LIMIT = -708,          /* a server limit was reached: connections, pending ones, rooms, room size */
+    SECCHAT_ERR_RATE_LIMITED = -709    /* the peer kept sending faster than the message rate limit */
 };
 
 /*

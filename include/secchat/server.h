@@ -39,6 +39,14 @@ extern "C" {
 #define SECCHAT_SERVER_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u
 #define SECCHAT_SERVER_DEFAULT_PING_INTERVAL_MS 30000u
 #define SECCHAT_SERVER_DEFAULT_PONG_TIMEOUT_MS 20000u
+#define SECCHAT_SERVER_DEFAULT_MAX_PENDING 1024u
+#define SECCHAT_SERVER_DEFAULT_NAME_TIMEOUT_MS 120000u
+#define SECCHAT_SERVER_DEFAULT_RATE 20u
+#define SECCHAT_SERVER_DEFAULT_BURST 100u
+#define SECCHAT_SERVER_DEFAULT_MAX_ROOMS 1000u
+#define SECCHAT_SERVER_DEFAULT_MAX_ROOM_MEMBERS 10000u
+/* For rate: no message rate limit. */
+#define SECCHAT_SERVER_UNLIMITED 0xffffffffu
 #define SECCHAT_SERVER_DEFAULT_ROOM "lobby"
 /* Longest member name, in bytes of UTF-8. */
 #define SECCHAT_NAME_MAX 32u
@@ -56,6 +64,17 @@ typedef struct secchat_server_options {
     unsigned handshake_timeout_ms; /* TCP accept to secure channel; slower peers are closed */
     unsigned ping_interval_ms;   /* a member silent this long is pinged */
     unsigned pong_timeout_ms;    /* and closed when the pong is this late */
+    unsigned max_pending;        /* connections not yet named; more are refused with HTTP 503 */
+    unsigned name_timeout_ms;    /* secure channel to an accepted name; slower peers are closed (1008) */
+    /* Chat lines and commands per second a member may send on average, and
+     * how many at once (a token bucket). A line over the limit is not sent
+     * and its author is told; after burst such lines in a row the member is
+     * closed (1008). SECCHAT_SERVER_UNLIMITED: no limit. */
+    unsigned rate;
+    unsigned burst;
+    unsigned max_rooms;          /* rooms at once, the default room included; /join of another is refused */
+    unsigned max_room_members;   /* members per room; /join of a full room is refused */
+    unsigned max_name_length;    /* longest member name in bytes, 1..SECCHAT_NAME_MAX (the default) */
 } secchat_server_options;
 
 typedef struct secchat_server secchat_server;

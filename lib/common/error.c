@@ -130,7 +130,11 @@ SECCHAT_API const char *secchat_strerror(int code)
     case SECCHAT_ERR_NO_SUCH_MEMBER:
         return "no member of that name";
     case SECCHAT_ERR_TIMEOUT:
-        return "the peer did not complete the upgrade and handshake in time";
+        return "the peer did not complete the upgrade and handshake, or give a name, in time";
+    case SECCHAT_ERR_LIMIT:
+        return "a server limit was reached (connections, pending connections, rooms or room size)";
+    case SECCHAT_ERR_RATE_LIMITED:
+        return "messages sent faster than the server's rate limit";
     default:
         return "unknown error code";
     }

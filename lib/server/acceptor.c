@@ -19,12 +19,18 @@
 /* After EMFILE and friends, accepting again at once would spin. */
 #define ACCEPT_PAUSE_MS 100u
 
-static const char busy_response[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                                    "Connection: close\r\n"
-                                    "Content-Type: text/plain\r\n"
-                                    "Content-Length: 25\r\n"
-                                    "\r\n"
-                                    "server has too many users";
+/* Sends HTTP 503 with why as the body, best effort, and closes fd. */
+static void refuse_busy(int fd, const char *why)
+{
+    char response[256];
+    int n = snprintf(response, sizeof response,
+                     "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(why), why);
+    if (n > 0 && (size_t)n < sizeof response)
+        (void)send(fd, response, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+}
 
 int sc_acceptor_open(secchat_server *srv)
 {
@@ -64,14 +70,25 @@ static void on_pause_over(uv_timer_t *t)
 
 static void deal(secchat_server *srv, int fd, const struct sockaddr_storage *peer)
 {
+    /* Both counts are taken first and given back on refusal, so racing
+     * workers can never see more than the limits. */
+    const char *full = NULL;
+    int pending_taken = 0;
     if (atomic_fetch_add(&srv->nconns, 1) >= srv->opts.max_clients) {
-        atomic_fetch_sub(&srv->nconns, 1);
-        (void)send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        close(fd);
-        secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_REFUSED,
-                                   .error = SECCHAT_ERR_LISTEN,
-                                   .text = "too many connections (--max-clients)",
-                                   .line = "Connection refused: too many connections"};
+        full = "too many connections (max clients)";
+    } else {
+        pending_taken = 1;
+        if (atomic_fetch_add(&srv->npending, 1) >= srv->opts.max_pending)
+            full = "too many connections waiting to authenticate (max pending)";
+    }
+    if (full) {
+        sc_server_release_slot(srv, pending_taken);
+        refuse_busy(fd, full);
+        char address[SC_ADDRESS_TEXT_MAX], line[SC_ADDRESS_TEXT_MAX + 96];
+        sc_address_format((const struct sockaddr *)peer, address);
+        snprintf(line, sizeof line, "Connection from %s refused: %s", address, full);
+        secchat_server_event ev = {.type = SECCHAT_SERVER_EVENT_REFUSED, .error = SECCHAT_ERR_LIMIT,
+                                   .address = address, .text = full, .line = line};
         sc_event_emit(srv, &ev);
         return;
     }
@@ -82,7 +99,7 @@ static void deal(secchat_server *srv, int fd, const struct sockaddr_storage *pee
     unsigned i = atomic_fetch_add(&srv->next_worker, 1) % srv->nworkers;
     sc_item it = {.kind = SC_ITEM_ADOPT, .fd = fd, .text = strdup(address)};
     if (sc_worker_push(&srv->workers[i], &it) != SECCHAT_OK)
-        atomic_fetch_sub(&srv->nconns, 1); /* the push closed fd */
+        sc_server_release_slot(srv, 1); /* the push closed fd */
 }
 
 static void on_accept_ready(uv_poll_t *h, int status, int events)

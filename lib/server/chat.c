@@ -16,6 +16,7 @@
 #include "common/internal.h"
 #include "server/line.h"
 #include "server/names.h"
+#include "server/rate.h"
 #include "server/runtime.h"
 
 #define PROMPT "Please enter your name:"
@@ -103,6 +104,18 @@ static void notice_room_typed(sc_worker *w, sc_room *room, const char *type, con
     }
 }
 
+void sc_chat_refuse(sc_conn *c, int error, const char *reason)
+{
+    char line[SC_ADDRESS_TEXT_MAX + SECCHAT_NAME_MAX + 160];
+    if (c->phase == SC_CONN_MEMBER)
+        snprintf(line, sizeof line, "Connection %s (%s) closed: %s", c->address, c->name, reason);
+    else
+        snprintf(line, sizeof line, "Connection %s closed: %s", c->address, reason);
+    secchat_server_event extra = {.error = error, .close_code = 1008, .text = reason};
+    sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
+    sc_conn_close(c, 1008, reason);
+}
+
 /* The allow-list check, right after the handshake and before any chat. */
 static int admitted(sc_conn *c)
 {
@@ -118,6 +131,7 @@ static int admitted(sc_conn *c)
     pthread_rwlock_unlock(&srv->allow_lock);
     if (rc == SECCHAT_OK)
         return 1;
+    /* Not sc_chat_refuse: the operator needs the key in the line. */
     char line[SC_ADDRESS_TEXT_MAX + SECCHAT_FINGERPRINT_SIZE + 64];
     snprintf(line, sizeof line, "Refused %s: key %s is not in the authorized keys", c->address, c->fingerprint);
     secchat_server_event extra = {.error = SECCHAT_ERR_KEY_NOT_AUTHORIZED, .close_code = 1008,
@@ -143,12 +157,7 @@ void sc_chat_on_left(sc_worker *w, sc_conn *c, sc_room *room)
 static void refuse_name(sc_conn *c, const char *why)
 {
     if (++c->name_attempts >= SECCHAT_NAME_ATTEMPTS) {
-        char line[SC_ADDRESS_TEXT_MAX + 48];
-        snprintf(line, sizeof line, "Connection %s closed: too many invalid names", c->address);
-        secchat_server_event extra = {.error = SECCHAT_ERR_INVALID_ARGUMENT, .close_code = 1008,
-                                      .text = "too many invalid names"};
-        sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
-        sc_conn_close(c, 1008, "too many invalid names");
+        sc_chat_refuse(c, SECCHAT_ERR_INVALID_ARGUMENT, "too many invalid names");
         return;
     }
     char text[256];
@@ -158,10 +167,16 @@ static void refuse_name(sc_conn *c, const char *why)
 
 static void on_name(sc_conn *c, const char *name, size_t len)
 {
+    secchat_server *srv = c->worker->srv;
     enum sc_name_problem p = sc_name_check(name, len);
+    if (p == SC_NAME_OK && len > srv->opts.max_name_length)
+        p = SC_NAME_TOO_LONG;
     if (p != SC_NAME_OK) {
         char why[128];
-        snprintf(why, sizeof why, "Invalid name: %s", sc_name_problem_text(p));
+        if (p == SC_NAME_TOO_LONG)
+            snprintf(why, sizeof why, "Invalid name: names are at most %u bytes", srv->opts.max_name_length);
+        else
+            snprintf(why, sizeof why, "Invalid name: %s", sc_name_problem_text(p));
         refuse_name(c, why);
         return;
     }
@@ -182,7 +197,13 @@ static void on_name(sc_conn *c, const char *name, size_t len)
     }
     memcpy(c->name, name, len);
     c->name[len] = '\0';
-    int rc = sc_registry_join(&c->worker->srv->reg, c, SECCHAT_SERVER_DEFAULT_ROOM);
+    int full = 0;
+    int rc = sc_registry_join(&srv->reg, c, SECCHAT_SERVER_DEFAULT_ROOM, &full);
+    if (rc == SECCHAT_ERR_LIMIT) {
+        c->name[0] = '\0';
+        sc_chat_refuse(c, rc, full ? "room " SECCHAT_SERVER_DEFAULT_ROOM " is full" : "too many rooms");
+        return;
+    }
     if (rc != SECCHAT_OK) {
         char why[SECCHAT_NAME_MAX + 64];
         snprintf(why, sizeof why, rc == SECCHAT_ERR_BAD_STATE ? "The name '%s' is taken" : "Cannot add '%s' now",
@@ -193,6 +214,7 @@ static void on_name(sc_conn *c, const char *name, size_t len)
     }
     c->phase = SC_CONN_MEMBER;
     c->was_member = 1;
+    atomic_fetch_sub(&srv->npending, 1);
     sc_conn_local_join(c);
     char text[SECCHAT_NAME_MAX + 32];
     snprintf(text, sizeof text, "%s joined the chat", c->name);
@@ -316,9 +338,19 @@ static void cmd_join(sc_conn *c, const char *args)
     sc_room *old = NULL;
     sc_room *was = c->room;
     sc_conn_local_leave(c, was);
-    if (sc_registry_move(&w->srv->reg, c, room, &old) != SECCHAT_OK) {
+    int full = 0;
+    int rc = sc_registry_move(&w->srv->reg, c, room, &old, &full);
+    if (rc != SECCHAT_OK) {
         sc_conn_local_join(c);
-        sc_chat_tell(c, "error", "Cannot change rooms now");
+        char why[SECCHAT_ROOM_MAX + 96];
+        if (rc == SECCHAT_ERR_LIMIT && full)
+            snprintf(why, sizeof why, "Room %s is full (%u members)", room, w->srv->opts.max_room_members);
+        else if (rc == SECCHAT_ERR_LIMIT)
+            snprintf(why, sizeof why, "Cannot create room %s: the server has %u rooms, its limit", room,
+                     w->srv->opts.max_rooms);
+        else
+            snprintf(why, sizeof why, "Cannot change rooms now");
+        sc_chat_tell(c, "error", why);
         return;
     }
     sc_conn_local_join(c);
@@ -466,6 +498,29 @@ static void on_command(sc_conn *c, const sc_line *l)
     }
 }
 
+/*
+ * The message rate limit (rate.h): a line over it is not sent and its author
+ * is told once; after burst such lines in a row the member is closed, since
+ * a client that goes on after the warning is not a person typing.
+ */
+static int within_rate(sc_conn *c)
+{
+    const secchat_server_options *o = &c->worker->srv->opts;
+    if (o->rate == SECCHAT_SERVER_UNLIMITED || sc_rate_allow(&c->rate_tat_us, sc_now_us(), o->rate, o->burst)) {
+        c->rate_refused = 0;
+        return 1;
+    }
+    if (++c->rate_refused >= o->burst) {
+        sc_chat_refuse(c, SECCHAT_ERR_RATE_LIMITED, "message rate exceeded");
+    } else if (c->rate_refused == 1) {
+        char text[160];
+        snprintf(text, sizeof text, "Slow down: at most %u messages a second (%u at once); this line was not sent",
+                 o->rate, o->burst);
+        sc_chat_tell(c, "error", text);
+    }
+    return 0;
+}
+
 void sc_chat_on_message(sc_conn *c, const uint8_t *data, size_t len)
 {
     sc_worker *w = c->worker;
@@ -474,16 +529,12 @@ void sc_chat_on_message(sc_conn *c, const uint8_t *data, size_t len)
     if (rc != SECCHAT_OK) {
         char reason[100];
         snprintf(reason, sizeof reason, "invalid message: %s", secchat_strerror(rc));
-        sc_conn_close(c, 1008, reason);
-        char line[SC_ADDRESS_TEXT_MAX + sizeof reason + 32];
-        snprintf(line, sizeof line, "Connection %s closed: %s", c->address, reason);
-        secchat_server_event extra = {.error = rc, .close_code = 1008, .text = reason};
-        sc_event_conn_with(c, SECCHAT_SERVER_EVENT_REFUSED, line, &extra);
+        sc_chat_refuse(c, rc, reason);
         return;
     }
     if (c->phase == SC_CONN_NAMING) {
         on_name(c, msg.content, msg.content_len);
-    } else if (c->phase == SC_CONN_MEMBER) {
+    } else if (c->phase == SC_CONN_MEMBER && within_rate(c)) {
         sc_line l;
         sc_line_parse(msg.content, msg.content_len, &l);
         if (l.is_command)

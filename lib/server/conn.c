@@ -20,9 +20,14 @@
 
 uint64_t sc_now_ms(void)
 {
+    return sc_now_us() / 1000u;
+}
+
+uint64_t sc_now_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 void sc_conn_unref(sc_conn *c)
@@ -99,7 +104,7 @@ void sc_conn_adopt(sc_worker *w, int fd, const char *address)
     if (!c || secchat_session_new_server(&c->session, srv->cfg) != SECCHAT_OK) {
         free(c);
         close(fd);
-        atomic_fetch_sub(&srv->nconns, 1);
+        sc_server_release_slot(srv, 1);
         return;
     }
     atomic_init(&c->refs, 1);
@@ -250,7 +255,7 @@ void sc_conn_destroy(sc_conn *c, int error, const char *why)
     secchat_session_free(c->session);
     c->session = NULL;
     unlink_conn(w, c);
-    atomic_fetch_sub(&srv->nconns, 1);
+    sc_server_release_slot(srv, !c->was_member);
     uv_close((uv_handle_t *)&c->poll, on_poll_closed);
 }
 
@@ -273,6 +278,7 @@ static void process_events(sc_conn *c)
             if (secchat_fingerprint(c->peer_key, c->fingerprint) != SECCHAT_OK)
                 c->fingerprint[0] = '\0';
             c->phase = SC_CONN_NAMING;
+            c->deadline_ms = sc_now_ms() + c->worker->srv->opts.name_timeout_ms;
             sc_event_conn(c, SECCHAT_SERVER_EVENT_SECURE, "Secure channel established");
             sc_chat_on_secure(c);
             break;
@@ -366,6 +372,10 @@ int sc_conn_tick(sc_conn *c, uint64_t now)
             if (!c->closed)
                 sc_conn_destroy(c, SECCHAT_ERR_TIMEOUT, "upgrade and handshake not completed in time");
         }
+        return 0;
+    }
+    if (c->phase == SC_CONN_NAMING && now >= c->deadline_ms) {
+        sc_chat_refuse(c, SECCHAT_ERR_TIMEOUT, "no name given in time");
         return 0;
     }
     if (secchat_session_ping_overdue(c->session, now, srv->opts.pong_timeout_ms)) {

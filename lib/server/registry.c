@@ -4,6 +4,7 @@
  * name lookups (/msg, the operator), never per room message: a room message
  * travels by the room pointer its author already holds.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ int sc_registry_init(sc_registry *reg, unsigned nworkers)
         return SECCHAT_ERR_NO_MEMORY;
     }
     reg->nworkers = nworkers;
+    reg->max_rooms = reg->max_room_members = UINT_MAX;
     return SECCHAT_OK;
 }
 
@@ -81,17 +83,34 @@ static sc_room *find_room_locked(sc_registry *reg, const char *folded)
     return NULL;
 }
 
-/* The room of that name, created when absent; the registry keeps one reference while it has members. */
-static sc_room *room_get_locked(sc_registry *reg, const char *name)
+/*
+ * The room of that name with room for one more member, created when absent
+ * (the registry keeps one reference while it has members); NULL and *rc:
+ * LIMIT when it is full or would be one room too many, NO_MEMORY. freed:
+ * rooms the caller's move empties (its last member is the one moving).
+ * *full (if full is not NULL) tells which limit: 1 the room's size.
+ */
+static sc_room *room_get_locked(sc_registry *reg, const char *name, unsigned freed, int *rc, int *full)
 {
     char folded[SECCHAT_NAME_MAX + 1];
     sc_name_fold(name, folded);
     sc_room *r = find_room_locked(reg, folded);
-    if (r)
-        return r;
+    if (r) {
+        *rc = r->members < reg->max_room_members ? SECCHAT_OK : SECCHAT_ERR_LIMIT;
+        if (full)
+            *full = *rc == SECCHAT_ERR_LIMIT;
+        return *rc == SECCHAT_OK ? r : NULL;
+    }
+    if (full)
+        *full = 0;
+    *rc = SECCHAT_ERR_LIMIT;
+    if (reg->nrooms - freed >= reg->max_rooms)
+        return NULL;
+    *rc = SECCHAT_ERR_NO_MEMORY;
     r = calloc(1, sizeof *r + reg->nworkers * sizeof r->local[0]);
     if (!r)
         return NULL;
+    *rc = SECCHAT_OK;
     atomic_init(&r->refs, 1);
     snprintf(r->name, sizeof r->name, "%s", name);
     memcpy(r->folded, folded, sizeof r->folded);
@@ -141,7 +160,7 @@ static sc_room *room_remove_locked(sc_registry *reg, sc_conn *c)
     return r;
 }
 
-int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name)
+int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name, int *full)
 {
     sc_name_fold(c->name, c->folded);
     pthread_mutex_lock(&reg->lock);
@@ -149,10 +168,8 @@ int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name)
     if (find_locked(reg, c->folded)) {
         rc = SECCHAT_ERR_BAD_STATE;
     } else {
-        sc_room *r = room_get_locked(reg, room_name);
-        if (!r) {
-            rc = SECCHAT_ERR_NO_MEMORY;
-        } else {
+        sc_room *r = room_get_locked(reg, room_name, 0, &rc, full);
+        if (r) {
             if (reg->count >= reg->nbuckets)
                 grow(reg);
             size_t h = hash_name(c->folded, reg->nbuckets);
@@ -166,15 +183,14 @@ int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name)
     return rc;
 }
 
-int sc_registry_move(sc_registry *reg, sc_conn *c, const char *room_name, sc_room **old_room)
+int sc_registry_move(sc_registry *reg, sc_conn *c, const char *room_name, sc_room **old_room, int *full)
 {
     pthread_mutex_lock(&reg->lock);
     int rc = SECCHAT_OK;
     /* Take the new room first, so a failure leaves c where it was. */
     atomic_fetch_add_explicit(&c->room->refs, 1, memory_order_relaxed); /* keep old alive across the swap */
-    sc_room *r = room_get_locked(reg, room_name);
+    sc_room *r = room_get_locked(reg, room_name, c->room->members == 1, &rc, full);
     if (!r) {
-        rc = SECCHAT_ERR_NO_MEMORY;
         sc_room_unref(c->room);
         *old_room = NULL;
     } else {

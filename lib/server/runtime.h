@@ -58,8 +58,10 @@ struct secchat_server_member {
     int trimmed; /* and has done so since its last traffic */
     uint16_t close_code; /* the close code of a failed session, for the REFUSED event */
     unsigned name_attempts;
+    unsigned rate_refused;    /* lines refused by the rate limit since one was let through */
+    uint64_t rate_tat_us;     /* the rate limit's state (rate.h) */
     unsigned queued_messages; /* messages appended since the output last drained */
-    uint64_t deadline_ms;     /* SECURING: handshake deadline; closing: stop waiting */
+    uint64_t deadline_ms;     /* SECURING: handshake deadline; NAMING: name deadline; closing: stop waiting */
     uint64_t last_rx_ms;
 
     /* Registry-owned: written under the registry lock. */
@@ -104,6 +106,8 @@ typedef struct sc_registry {
     sc_room *rooms;
     unsigned nrooms;
     unsigned nworkers;
+    unsigned max_rooms;        /* limits, set once before the server starts */
+    unsigned max_room_members;
 } sc_registry;
 
 enum sc_item_kind {
@@ -167,6 +171,7 @@ struct secchat_server {
     sc_worker *workers;
     sc_registry reg;
     atomic_uint nconns;
+    atomic_uint npending; /* of which not yet named (max_pending) */
     atomic_ullong next_id;
     atomic_uint next_worker;
 
@@ -195,10 +200,12 @@ struct secchat_server {
 int sc_registry_init(sc_registry *reg, unsigned nworkers);
 void sc_registry_destroy(sc_registry *reg);
 /* Names c (c->name set by the caller) and puts it in room_name. SECCHAT_OK,
- * SECCHAT_ERR_BAD_STATE (name taken), NO_MEMORY. */
-int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name);
-/* Moves c to room_name; *old_room gets a reference to the room it left. */
-int sc_registry_move(sc_registry *reg, sc_conn *c, const char *room_name, sc_room **old_room);
+ * SECCHAT_ERR_BAD_STATE (name taken), LIMIT (room full: *full = 1; or too
+ * many rooms: *full = 0), NO_MEMORY. full may be NULL. */
+int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name, int *full);
+/* Moves c to room_name; *old_room gets a reference to the room it left.
+ * LIMIT (as for join) and NO_MEMORY leave c where it was. */
+int sc_registry_move(sc_registry *reg, sc_conn *c, const char *room_name, sc_room **old_room, int *full);
 /* Removes c; *old_room gets a reference to its room. */
 void sc_registry_leave(sc_registry *reg, sc_conn *c, sc_room **old_room);
 /* The member of that name with a reference, or NULL. */
@@ -230,8 +237,19 @@ int sc_conn_tick(sc_conn *c, uint64_t now);
 void sc_conn_local_join(sc_conn *c);
 void sc_conn_local_leave(sc_conn *c, sc_room *r);
 uint64_t sc_now_ms(void);
+/* A connection is gone: one less counted against max_clients and, if it
+ * never got a name, against max_pending. */
+static inline void sc_server_release_slot(secchat_server *srv, int pending)
+{
+    atomic_fetch_sub(&srv->nconns, 1);
+    if (pending)
+        atomic_fetch_sub(&srv->npending, 1);
+}
+uint64_t sc_now_us(void);
 
 /* ---- chat.c ---- */
+/* Closes c with 1008 and reason, reported as a REFUSED event with error. */
+void sc_chat_refuse(sc_conn *c, int error, const char *reason);
 void sc_chat_on_secure(sc_conn *c);
 void sc_chat_on_message(sc_conn *c, const uint8_t *data, size_t len);
 /* Sends a Part-2 Server message (type, ts) to c only. */

@@ -33,6 +33,20 @@ static void apply_defaults(secchat_server_options *o)
         o->ping_interval_ms = SECCHAT_SERVER_DEFAULT_PING_INTERVAL_MS;
     if (!o->pong_timeout_ms)
         o->pong_timeout_ms = SECCHAT_SERVER_DEFAULT_PONG_TIMEOUT_MS;
+    if (!o->max_pending)
+        o->max_pending = SECCHAT_SERVER_DEFAULT_MAX_PENDING;
+    if (!o->name_timeout_ms)
+        o->name_timeout_ms = SECCHAT_SERVER_DEFAULT_NAME_TIMEOUT_MS;
+    if (!o->rate)
+        o->rate = SECCHAT_SERVER_DEFAULT_RATE;
+    if (!o->burst)
+        o->burst = SECCHAT_SERVER_DEFAULT_BURST;
+    if (!o->max_rooms)
+        o->max_rooms = SECCHAT_SERVER_DEFAULT_MAX_ROOMS;
+    if (!o->max_room_members)
+        o->max_room_members = SECCHAT_SERVER_DEFAULT_MAX_ROOM_MEMBERS;
+    if (!o->max_name_length || o->max_name_length > SECCHAT_NAME_MAX)
+        o->max_name_length = SECCHAT_NAME_MAX;
 }
 
 SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *cfg, const secchat_server_options *opts,
@@ -67,6 +81,8 @@ SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *c
     rc = sc_address_parse(srv->listen_text, &ss, &len);
     if (rc == SECCHAT_OK)
         rc = sc_registry_init(&srv->reg, srv->opts.threads);
+    srv->reg.max_rooms = srv->opts.max_rooms;
+    srv->reg.max_room_members = srv->opts.max_room_members;
     if (rc != SECCHAT_OK) {
         free(srv->listen_text);
         free(srv);
@@ -76,6 +92,7 @@ SECCHAT_API int secchat_server_new(secchat_server **out, const secchat_config *c
     pthread_rwlock_init(&srv->allow_lock, NULL);
     pthread_rwlock_init(&srv->run_lock, NULL);
     atomic_init(&srv->nconns, 0);
+    atomic_init(&srv->npending, 0);
     atomic_init(&srv->next_id, 0);
     atomic_init(&srv->next_worker, 0);
     *out = srv;

@@ -89,7 +89,7 @@ static void process_item(sc_worker *w, sc_item *it)
     case SC_ITEM_ADOPT:
         if (w->stopping) {
             close(it->fd);
-            atomic_fetch_sub(&w->srv->nconns, 1);
+            sc_server_release_slot(w->srv, 1);
         } else {
             sc_conn_adopt(w, it->fd, it->text);
         }

@@ -75,12 +75,14 @@ static const int codes[] = {
     SECCHAT_ERR_NOT_RUNNING,
     SECCHAT_ERR_NO_SUCH_MEMBER,
     SECCHAT_ERR_TIMEOUT,
+    SECCHAT_ERR_LIMIT,
+    SECCHAT_ERR_RATE_LIMITED,
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
 /* Codes that common.h does not define, around and between the real ones. */
 static const int unknown[] = {1,    -1,   -99,  -100, -106, -200, -216, -300,    -317,
-                              -400, -404, -500, -509, -600, -609, -700, -708, -800, 42,   INT_MAX, INT_MIN};
+                              -400, -404, -500, -509, -600, -609, -700, -710, -800, 42,   INT_MAX, INT_MIN};
 
 /* Each known code has its own text: a caller can tell them apart in a log. */
 static void test_strerror_distinct(void **state)

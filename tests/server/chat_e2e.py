@@ -13,7 +13,8 @@ docs/protocol.md:
 (1) on the main server: prompt, join, chat, leave bytes; no echo; /who /msg /join /rooms /help // /me;
     unknown commands; name rules; 5 bad names -> 1008.
 (2) the operator's stdin and console (a server of its own).
-(3) hostile and broken clients while two good ones keep chatting (--handshake-timeout 1000 --queue-limit 65536).
+(3) hostile and broken clients while two good ones keep chatting (--handshake-timeout 1000 --queue-limit 65536
+    --rate 0).
 (4) SIGTERM and SIGINT: 1001 "server shutting down" to every client, exit 0.
 (5) a client over ::1.
 (6) --psk-file, --key-file, SECCHAT_PSK_FILE, the PSK and key created on first start, bad key files,
@@ -380,8 +381,9 @@ async def part_operator(scope, args):
 # ---------------------------------------------------------------- (3) hostile clients
 
 async def part_hostile(scope, args):
+    # --rate 0: Gina's flood tests the queue bound, not the rate limit (test_hostile.sh has that).
     srv = await scope.server(args.server, "--listen", "127.0.0.1:0", "--demo-psk", "--handshake-timeout", "1000",
-                             "--queue-limit", "65536")
+                             "--queue-limit", "65536", "--rate", "0")
     gina = await scope.member(srv.uri, "Gina")
     hank = await scope.member(srv.uri, "Hank")
     await expect_exact(gina, original_json("Server", "Hank joined the chat"), "(3) good clients Gina and Hank are in")

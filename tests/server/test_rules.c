@@ -12,6 +12,7 @@
 #include "server/address.h"
 #include "server/line.h"
 #include "server/names.h"
+#include "server/rate.h"
 
 static enum sc_name_problem name(const char *s)
 {
@@ -144,12 +145,46 @@ static void test_address_parse(void **state)
         assert_int_equal(sc_address_parse(bad[i], &ss, &len), SECCHAT_ERR_ADDRESS);
 }
 
+/* The message rate limit: burst at once, then rate per second, never more. */
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    const unsigned rate = 20, burst = 5; /* one token every 50 ms */
+    uint64_t tat = 0, t = 1000000;
+    for (unsigned i = 0; i < burst; i++)
+        assert_int_equal(sc_rate_allow(&tat, t, rate, burst), 1);
+    assert_int_equal(sc_rate_allow(&tat, t, rate, burst), 0);      /* the bucket is empty */
+    assert_int_equal(sc_rate_allow(&tat, t + 49999, rate, burst), 0); /* not yet refilled */
+    assert_int_equal(sc_rate_allow(&tat, t + 50000, rate, burst), 1); /* one token back */
+    assert_int_equal(sc_rate_allow(&tat, t + 50000, rate, burst), 0);
+    /* After a long pause the bucket is full again, and no fuller. */
+    t += 10000000;
+    unsigned allowed = 0;
+    for (unsigned i = 0; i < 2 * burst; i++)
+        allowed += (unsigned)sc_rate_allow(&tat, t, rate, burst);
+    assert_int_equal(allowed, burst);
+    /* A sender at half the rate is never refused; one at twice the rate gets half through. */
+    tat = 0, t = 50000000;
+    for (unsigned i = 0; i < 1000; i++, t += 100000)
+        assert_int_equal(sc_rate_allow(&tat, t, rate, burst), 1);
+    tat = 0, allowed = 0;
+    for (unsigned i = 0; i < 1000; i++, t += 25000)
+        allowed += (unsigned)sc_rate_allow(&tat, t, rate, burst);
+    assert_in_range(allowed, 500, 500 + burst);
+    /* burst 1: evenly spaced only. */
+    tat = 0, t = 90000000;
+    assert_int_equal(sc_rate_allow(&tat, t, rate, 1), 1);
+    assert_int_equal(sc_rate_allow(&tat, t + 1, rate, 1), 0);
+    assert_int_equal(sc_rate_allow(&tat, t + 50000, rate, 1), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_valid),         cmocka_unit_test(test_names_refused),
         cmocka_unit_test(test_name_fold),           cmocka_unit_test(test_line_text_and_escape),
         cmocka_unit_test(test_line_commands),       cmocka_unit_test(test_address_parse),
+        cmocka_unit_test(test_rate_limit),
     };
     return cmocka_run_group_tests_name("server rules", tests, NULL, NULL);
 }
