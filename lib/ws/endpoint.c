@@ -91,7 +91,7 @@ struct secchat_ws {
     uint64_t ping_sent_ms;
     uint8_t ping_payload[8];
 
-    sc_ws_masker masker;
+    sc_ws_masker *masker;    /* client: masks (a server sends none, and has many connections) */
     sc_ws_unmasker unmasker; /* server: the clients' frames */
     int unmask_failed;       /* an unmasked client frame was met */
     sc_ws_close_hold close_hold; /* the first close frame, given to wslay whole */
@@ -148,7 +148,7 @@ static int write_control(secchat_ws *ws, uint8_t opcode, const uint8_t *payload,
     if (len > 125)
         return SECCHAT_ERR_INVALID_ARGUMENT;
     if (!ws->is_server)
-        sc_ws_masker_fill(&ws->masker, mask, sizeof mask);
+        sc_ws_masker_fill(ws->masker, mask, sizeof mask);
     size_t n = sc_ws_frame_header(frame, opcode, len, ws->is_server ? NULL : mask);
     if (len)
         memcpy(frame + n, payload, len);
@@ -627,7 +627,9 @@ static int ws_new(secchat_ws **out, int is_server, const secchat_ws_limits *limi
         ws->limits.max_message = limits->max_message;
     if (limits && limits->max_output)
         ws->limits.max_output = limits->max_output;
-    rc = is_server ? SECCHAT_OK : sc_ws_masker_init(&ws->masker);
+    rc = SECCHAT_OK;
+    if (!is_server)
+        rc = (ws->masker = malloc(sizeof *ws->masker)) ? sc_ws_masker_init(ws->masker) : SECCHAT_ERR_NO_MEMORY;
     if (rc != SECCHAT_OK) {
         secchat_ws_free(ws);
         return rc;
@@ -684,6 +686,8 @@ SECCHAT_API void secchat_ws_free(secchat_ws *ws)
     sc_buf_free(&ws->events);
     free(ws->path);
     sc_ws_close_hold_free(&ws->close_hold);
+    if (ws->masker)
+        sc_free_secret(ws->masker, sizeof *ws->masker);
     sc_free_secret(ws, sizeof *ws);
 }
 
@@ -783,7 +787,7 @@ uint8_t *sc_ws_message_begin(secchat_ws *ws, size_t len, int *error)
     uint8_t *frame = NULL;
     if (rc == SECCHAT_OK) {
         if (!ws->is_server)
-            sc_ws_masker_fill(&ws->masker, mask, sizeof mask);
+            sc_ws_masker_fill(ws->masker, mask, sizeof mask);
         hlen = sc_ws_frame_header(header, WSLAY_BINARY_FRAME, len, ws->is_server ? NULL : mask);
         frame = sc_buf_extend(&ws->out, hlen + len);
         if (!frame)

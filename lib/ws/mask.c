@@ -38,8 +38,3 @@ void sc_ws_masker_fill(sc_ws_masker *m, uint8_t *out, size_t len)
         len -= n;
     }
 }
-
-void sc_ws_masker_wipe(sc_ws_masker *m)
-{
-    sodium_memzero(m, sizeof *m);
-}

@@ -22,6 +22,4 @@ int sc_ws_masker_init(sc_ws_masker *m);
 /* Writes len unpredictable bytes. */
 void sc_ws_masker_fill(sc_ws_masker *m, uint8_t *out, size_t len);
 
-void sc_ws_masker_wipe(sc_ws_masker *m);
-
 #endif /* SC_WS_MASK_H */
