@@ -5,7 +5,8 @@
 # cmocka suites: $BUILD/tests/<module>/test_*   (counted per test case)
 # vector runner: tests/vectors/*.txt            (counted per vector)
 # shell tests:   tests/<module>/test_*.sh       (one case each; plain build only,
-#                since they build and link consumers of the installed library)
+#                since they build and link consumers of the installed library,
+#                except SAN_SCRIPTS, which drive only the build's programs)
 set -u
 BUILD=${BUILD:-build}
 sanitized=0
@@ -84,7 +85,13 @@ if [ "$sanitized" -eq 0 ]; then
         [ -f "$t" ] && run script env BUILD="$BUILD" sh "$t"
     done
 else
-    printf '\n(shell tests run in the plain build only: they install and link the library)\n'
+    # Most shell tests install and link the library; the ones that only
+    # drive the build's programs (SAN_SCRIPTS, from the Makefile) run here
+    # too, against the sanitized server.
+    for t in ${SAN_SCRIPTS:-}; do
+        [ -f "$t" ] && run script env BUILD="$BUILD" sh "$t"
+    done
+    printf '\n(the other shell tests run in the plain build only: they install and link the library)\n'
 fi
 
 printf '\n'
