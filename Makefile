@@ -151,7 +151,9 @@ demo: deps
 # again against the ASan+UBSan build, so hostile input meets the sanitizers
 # (and a leak at the server's exit fails them).
 SAN_SCRIPTS := $(wildcard tests/server/test_chat_e2e.sh tests/server/test_trust_e2e.sh \
-                          tests/server/test_keepalive.sh tests/server/test_hostile.sh)
+                          tests/server/test_keepalive.sh tests/server/test_hostile.sh \
+                          tests/client/test_client_original.sh tests/apps/test_demo_path.sh \
+                          tests/apps/test_keygen.sh)
 
 check: all $(UNIT_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) CC="$(CC)" SAN_SCRIPTS="$(SAN_SCRIPTS)" sh tests/run-all.sh $(if $(SANITIZE),--sanitized)
