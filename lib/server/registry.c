@@ -86,11 +86,11 @@ static sc_room *find_room_locked(sc_registry *reg, const char *folded)
 /*
  * The room of that name with room for one more member, created when absent
  * (the registry keeps one reference while it has members); NULL and *rc:
- * LIMIT when it is full or would be one room too many, NO_MEMORY. freed:
- * rooms the caller's move empties (its last member is the one moving).
+ * LIMIT when it is full or would be one room too many, NO_MEMORY. leaving:
+ * the room the caller's member moves out of (NULL when joining).
  * *full (if full is not NULL) tells which limit: 1 the room's size.
  */
-static sc_room *room_get_locked(sc_registry *reg, const char *name, unsigned freed, int *rc, int *full)
+static sc_room *room_get_locked(sc_registry *reg, const char *name, const sc_room *leaving, int *rc, int *full)
 {
     char folded[SECCHAT_NAME_MAX + 1];
     sc_name_fold(name, folded);
@@ -103,8 +103,14 @@ static sc_room *room_get_locked(sc_registry *reg, const char *name, unsigned fre
     }
     if (full)
         *full = 0;
+    /* The default room always counts, present or not: newcomers must have
+     * somewhere to go. A room the mover leaves empty frees its slot. */
+    int is_default = strcmp(folded, SECCHAT_SERVER_DEFAULT_ROOM) == 0;
+    unsigned counted = reg->nrooms + !find_room_locked(reg, SECCHAT_SERVER_DEFAULT_ROOM);
+    if (leaving && leaving->members == 1 && strcmp(leaving->folded, SECCHAT_SERVER_DEFAULT_ROOM) != 0)
+        counted--;
     *rc = SECCHAT_ERR_LIMIT;
-    if (reg->nrooms - freed >= reg->max_rooms)
+    if (!is_default && counted >= reg->max_rooms)
         return NULL;
     *rc = SECCHAT_ERR_NO_MEMORY;
     r = calloc(1, sizeof *r + reg->nworkers * sizeof r->local[0]);
@@ -168,7 +174,7 @@ int sc_registry_join(sc_registry *reg, sc_conn *c, const char *room_name, int *f
     if (find_locked(reg, c->folded)) {
         rc = SECCHAT_ERR_BAD_STATE;
     } else {
-        sc_room *r = room_get_locked(reg, room_name, 0, &rc, full);
+        sc_room *r = room_get_locked(reg, room_name, NULL, &rc, full);
         if (r) {
             if (reg->count >= reg->nbuckets)
                 grow(reg);
@@ -189,7 +195,7 @@ int sc_registry_move(sc_registry *reg, sc_conn *c, const char *room_name, sc_roo
     int rc = SECCHAT_OK;
     /* Take the new room first, so a failure leaves c where it was. */
     atomic_fetch_add_explicit(&c->room->refs, 1, memory_order_relaxed); /* keep old alive across the swap */
-    sc_room *r = room_get_locked(reg, room_name, c->room->members == 1, &rc, full);
+    sc_room *r = room_get_locked(reg, room_name, c->room, &rc, full);
     if (!r) {
         sc_room_unref(c->room);
         *old_room = NULL;
