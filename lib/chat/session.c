@@ -132,12 +132,17 @@ static int write_turns(secchat_session *s)
 
 static int read_handshake(secchat_session *s, const uint8_t *msg, size_t len)
 {
-    uint8_t *payload = malloc(len ? len : 1);
+    /* Handshake messages with empty payloads are at most a few hundred bytes: no allocation for them. */
+    uint8_t stack[512];
+    uint8_t *payload = len <= sizeof stack ? stack : malloc(len);
     if (!payload)
         return fail(s, SECCHAT_ERR_NO_MEMORY, SECCHAT_WS_CLOSE_INTERNAL_ERROR, "out of memory");
     size_t plen = 0;
     int rc = secchat_noise_read_message(s->noise, msg, len, payload, len, &plen);
-    sc_free_secret(payload, len ? len : 1);
+    if (payload == stack)
+        secchat_memzero(stack, len); /* the payload is ignored, but wiped like any plaintext */
+    else
+        sc_free_secret(payload, len);
     if (rc != SECCHAT_OK)
         return fail(s, SECCHAT_ERR_SESSION_HANDSHAKE, SECCHAT_WS_CLOSE_POLICY_VIOLATION, "handshake failed");
     rc = check_peer(s);

@@ -1,6 +1,7 @@
 /*
- * Hash functions of Noise (sections 4.3, 12.5-12.8) over libsodium, and
- * HMAC/HKDF written once over any of them.
+ * Hash functions of Noise (sections 4.3, 12.5-12.8) over nettle (SHA256)
+ * and libsodium (SHA512, BLAKE2b), and HMAC/HKDF written once over any of
+ * them.
  */
 #ifndef SC_NOISE_HASH_H
 #define SC_NOISE_HASH_H
@@ -8,13 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nettle/sha2.h>
 #include <sodium.h>
 
 #define SC_HASH_MAX_LEN 64
 #define SC_HASH_MAX_BLOCK 128
 
 typedef union sc_hash_ctx {
-    crypto_hash_sha256_state sha256;
+    struct sha256_ctx sha256; /* nettle's: it uses SHA-NI where the CPU has it (hash.c) */
     crypto_hash_sha512_state sha512;
     crypto_generichash_blake2b_state blake2b;
 } sc_hash_ctx;
@@ -24,6 +26,7 @@ typedef struct sc_hash {
     const char *name; /* as in a protocol name, e.g. "SHA256" */
     size_t hash_len;  /* HASHLEN */
     size_t block_len; /* BLOCKLEN, for HMAC */
+    size_t ctx_size;  /* bytes of sc_hash_ctx this algorithm uses (copied and wiped) */
     void (*init)(sc_hash_ctx *ctx);
     void (*update)(sc_hash_ctx *ctx, const uint8_t *data, size_t len);
     void (*final)(sc_hash_ctx *ctx, uint8_t *out); /* writes hash_len bytes */
