@@ -44,6 +44,9 @@ int sc_acceptor_open(secchat_server *srv)
         return SECCHAT_ERR_LISTEN;
     int one = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Chat lines are small and urgent. Set here, it is inherited by every
+     * accepted socket (Linux): one system call fewer per connection. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (ss.ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one); /* [::]:p means IPv6 only */
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
@@ -92,8 +95,6 @@ static void deal(secchat_server *srv, int fd, const struct sockaddr_storage *pee
         sc_event_emit(srv, &ev);
         return;
     }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* chat lines are small and urgent */
     char address[SC_ADDRESS_TEXT_MAX];
     sc_address_format((const struct sockaddr *)peer, address);
     unsigned i = atomic_fetch_add(&srv->next_worker, 1) % srv->nworkers;

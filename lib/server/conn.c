@@ -36,9 +36,15 @@ void sc_conn_unref(sc_conn *c)
         free(c);
 }
 
+/* The socket is closed only here, after uv_close took it out of the loop's
+ * epoll set while it was still open: one epoll_ctl instead of three, and
+ * no epoll call on a descriptor number that accept may already reuse. */
 static void on_poll_closed(uv_handle_t *h)
 {
-    sc_conn_unref(h->data); /* the worker's reference */
+    sc_conn *c = h->data;
+    close(c->fd);
+    c->fd = -1;
+    sc_conn_unref(c); /* the worker's reference */
 }
 
 static void on_io(uv_poll_t *h, int status, int events);
@@ -249,9 +255,6 @@ void sc_conn_destroy(sc_conn *c, int error, const char *why)
         sc_event_emit(srv, &ev);
     }
 
-    uv_poll_stop(&c->poll);
-    close(c->fd);
-    c->fd = -1;
     secchat_session_free(c->session);
     c->session = NULL;
     unlink_conn(w, c);
