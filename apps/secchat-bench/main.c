@@ -792,9 +792,7 @@ static void set_phase(bench *B, enum phase p)
         }
         break;
     case P_DRAIN:
-        if (B->mode == MODE_FANOUT && B->oldest == B->next_gid)
-            set_phase(B, P_CLOSE);
-        else if (B->mode == MODE_HANDSHAKE && B->active == 0)
+        if ((B->mode == MODE_FANOUT && B->oldest == B->next_gid) || (B->mode == MODE_HANDSHAKE && B->active == 0))
             set_phase(B, P_CLOSE);
         break;
     case P_CLOSE:
@@ -829,11 +827,11 @@ static void on_timer(uv_timer_t *t)
             set_phase(B, B->mode == MODE_IDLE ? P_CLOSE : P_DRAIN);
         break;
     case P_DRAIN:
-        if (B->mode == MODE_FANOUT && B->oldest == B->next_gid)
+        /* Everything arrived, or the drain time is over (what is still missing is lost). */
+        if ((B->mode == MODE_FANOUT && B->oldest == B->next_gid) ||
+            (B->mode == MODE_HANDSHAKE ? in_phase_ms >= 15000
+                                       : (double)(now - B->last_delivery) / 1e6 >= DRAIN_MS || in_phase_ms >= 60000))
             set_phase(B, P_CLOSE);
-        else if (B->mode == MODE_HANDSHAKE ? in_phase_ms >= 15000
-                                           : (double)(now - B->last_delivery) / 1e6 >= DRAIN_MS || in_phase_ms >= 60000)
-            set_phase(B, P_CLOSE); /* what is still missing is lost */
         break;
     case P_CLOSE:
         if (in_phase_ms >= CLOSE_MS)

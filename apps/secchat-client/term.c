@@ -173,7 +173,7 @@ void term_print(enum ui_stream stream, const char *text, size_t len)
         fputs("\r\033[K", stdout);
         fflush(stdout);
     }
-    fwrite(text, 1, len, f);
+    (void)fwrite(text, 1, len, f); /* the terminal: nowhere to report a failure */
     fputc('\n', f);
     fflush(f);
     if (editing)

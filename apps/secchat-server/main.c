@@ -322,7 +322,7 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    (void)setvbuf(stdout, NULL, _IOLBF, 0); /* on failure the console is only less timely */
 
     secchat_config *cfg = NULL;
     rc = secchat_config_new(&cfg);

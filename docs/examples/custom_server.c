@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc > 1) {
-        struct timespec t = {.tv_sec = atoi(argv[1])};
+        struct timespec t = {.tv_sec = (time_t)strtol(argv[1], NULL, 10)};
         sigtimedwait(&stop, NULL, &t);
     } else {
         int sig;

@@ -36,7 +36,7 @@ static void on_event(void *arg, const secchat_client_event *ev)
 int main(int argc, char **argv)
 {
     static const uint8_t demo_psk[32] = "my_super_secret_pre_shared_key!!";
-    struct bot bot = {.left = argc > 2 ? atoi(argv[2]) : -1};
+    struct bot bot = {.left = argc > 2 ? (int)strtol(argv[2], NULL, 10) : -1};
     secchat_client_options opts = {.name = "echobot"}; /* answers the name prompt */
     secchat_config *cfg = NULL;
     int rc = secchat_config_new(&cfg);

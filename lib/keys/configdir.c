@@ -26,11 +26,14 @@ SECCHAT_API int secchat_user_config_dir(char *out, size_t cap)
      * The XDG Base Directory specification: a relative $XDG_CONFIG_HOME is
      * invalid and must be ignored (it would make the keys depend on the
      * current directory), as if it were unset.
+     * getenv races only with a setenv/putenv/unsetenv in another thread of
+     * the caller, which no C or POSIX interface lets a library rule out; the
+     * value is copied into out at once.
      */
-    const char *base = getenv("XDG_CONFIG_HOME");
+    const char *base = getenv("XDG_CONFIG_HOME"); /* NOLINT(concurrency-mt-unsafe): see above */
     const char *suffix = "/secchat";
     if (base == NULL || base[0] != '/') {
-        base = getenv("HOME");
+        base = getenv("HOME"); /* NOLINT(concurrency-mt-unsafe): see above */
         suffix = "/.config/secchat";
         if (base == NULL || base[0] == '\0') {
             errno = ENOENT; /* KEY_IO promises an errno: "No such file or directory" reads well enough */

@@ -87,7 +87,7 @@ const char *sc_name_problem_text(enum sc_name_problem p)
 void sc_name_fold(const char *name, char out[SECCHAT_NAME_MAX + 1])
 {
     size_t i = 0;
-    for (; name[i] && i < SECCHAT_NAME_MAX; i++) {
+    for (; i < SECCHAT_NAME_MAX && name[i]; i++) {
         char ch = name[i];
         out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
     }

@@ -129,6 +129,7 @@ static void engine_handshake(const hs_keys *k, hs_transcript *tr, secchat_noise 
         check(secchat_noise_read_message(r, msg, msg_len, payload, sizeof payload, &payload_len),
               "secchat_noise_read_message");
         if (tr != NULL) {
+            /* cppcheck-suppress uninitvar ; tr->msg is the destination, written here, not read */
             memcpy(tr->msg[m], msg, msg_len);
             tr->len[m] = msg_len;
         }
@@ -384,6 +385,7 @@ static void raw_handshake(const hs_keys *k, raw_party *ini, raw_party *res, hs_t
     raw_split(res);
 
     if (tr != NULL) {
+        /* cppcheck-suppress uninitvar ; tr->msg is the destination, written here, not read */
         memcpy(tr->msg[0], m0, sizeof m0);
         memcpy(tr->msg[1], m1, sizeof m1);
         memcpy(tr->msg[2], m2, sizeof m2);

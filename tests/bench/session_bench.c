@@ -137,8 +137,10 @@ int main(void)
     for (int dir = 0; dir < 2; dir++) {
         for (size_t i = 0; i < sizeof contents / sizeof contents[0]; i++) {
             char *content = malloc(contents[i] + 1);
-            if (content == NULL)
-                check(SECCHAT_ERR_NO_MEMORY, "malloc");
+            if (content == NULL) {
+                fputs("session_bench: out of memory\n", stderr);
+                exit(1);
+            }
             memset(content, 'x', contents[i]);
             content[contents[i]] = '\0';
             path_ctx path = {.tx = dir ? pair.server.session : pair.client.session,

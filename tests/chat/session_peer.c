@@ -48,7 +48,7 @@
 /* A raw command carries at most one maximal plaintext in hex, plus "raw " and the newline. */
 #define COMMAND_MAX (2 * SECCHAT_MESSAGE_MAX + 16)
 
-_Noreturn static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) _Noreturn static void die(const char *fmt, ...)
 {
     va_list ap;
     fflush(stdout);
@@ -235,7 +235,7 @@ static secchat_config *make_config(const char *psk_hex, const char *protocol)
         die("protocol %s: %d %s", protocol, rc, secchat_strerror(rc));
     if (psk_hex) {
         uint8_t psk[SECCHAT_PSK_LEN];
-        if (strlen(psk_hex) != 2 * SECCHAT_PSK_LEN || parse_hex(psk_hex, psk, sizeof psk) != SECCHAT_PSK_LEN)
+        if (strlen(psk_hex) != 2 * sizeof psk || parse_hex(psk_hex, psk, sizeof psk) != SECCHAT_PSK_LEN)
             die("--psk wants %u bytes in hex", SECCHAT_PSK_LEN);
         rc = secchat_config_set_psk(cfg, psk);
         secchat_memzero(psk, sizeof psk);
@@ -298,9 +298,11 @@ static int run_server(secchat_config *cfg, const char *address)
                         die("close after a bad message failed");
                 } else if (!name) {
                     name = strdup(in.content);
+                    if (!name)
+                        die("out of memory");
                     size_t len = strlen(name) + sizeof " joined the chat";
                     char *text = malloc(len);
-                    if (!name || !text)
+                    if (!text)
                         die("out of memory");
                     snprintf(text, len, "%s joined the chat", name);
                     secchat_message joined = {.sender = "Server", .content = text};

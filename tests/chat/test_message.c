@@ -433,6 +433,7 @@ static void expect_encoding(const secchat_message *m, const char *want)
         fail_msg("expected %s", want);
     }
     /* The exact size is enough, and one byte less reports the size. */
+    assert_true(len > 0); /* an encoding is never empty (and len - 1 below must not wrap) */
     uint8_t *exact = malloc(len);
     assert_non_null(exact);
     size_t len2 = 0;
@@ -840,6 +841,20 @@ static void test_roundtrip_random(void **state)
     free(out);
 }
 
+/* The bytes cp takes in the encoded JSON: a two-character escape, \u00XX, or its UTF-8. */
+static size_t encoded_size(uint32_t cp)
+{
+    if (cp != 0 && cp < 0x80 && strchr("\"\\\b\f\n\r\t", (int)cp))
+        return 2;
+    if (cp < 0x20)
+        return 6;
+    if (cp < 0x80)
+        return 1;
+    if (cp < 0x800)
+        return 2;
+    return cp < 0x10000 ? 3 : 4;
+}
+
 /* Messages at and around the size limit, with random multi-byte and escaped content. */
 static void test_roundtrip_large(void **state)
 {
@@ -860,12 +875,7 @@ static void test_roundtrip_large(void **state)
         size_t target = iter % 2 ? SECCHAT_MESSAGE_MAX - 8 : 1000 + 5000 * (size_t)iter;
         for (size_t est = base; est < target;) {
             uint32_t cp = rnd_cp(&r);
-            size_t grow = cp < 0x80 && cp != 0 && strchr("\"\\\b\f\n\r\t", (int)cp) ? 2
-                          : cp < 0x20                                               ? 6
-                          : cp < 0x80                                               ? 1
-                          : cp < 0x800                                              ? 2
-                          : cp < 0x10000                                            ? 3
-                                                                                    : 4;
+            size_t grow = encoded_size(cp);
             if (est + grow > target)
                 break;
             put_utf8(&s, cp);

@@ -300,7 +300,7 @@ static void test_many_messages(void **state)
     while (done < MANY) {
         /* A batch stays well under the 1 MiB output limit. */
         size_t n = 0, bytes = 0;
-        for (; n < BATCH && done + n < MANY && bytes < 256 * 1024; n++) {
+        for (; n < BATCH && done + n < MANY && bytes < (size_t)256 * 1024; n++) {
             for (int dir = 0; dir < 2; dir++) {
                 sizes[dir][n] = random_size(&rng);
                 send_filled(dir ? &p->server : &p->client, sizes[dir][n], 2 * (done + n) + (size_t)dir);

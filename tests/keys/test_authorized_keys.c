@@ -129,7 +129,9 @@ static void test_parse_with_and_without_names(void **state)
 static void test_empty_lists(void **state)
 {
     (void)state;
-    static const char *const empties[] = {"", "\n", "# nobody yet\n", "\r\n  \n\t\n#x\n", "#" B64_A " alice"};
+    /* The last entry is one commented-out line, concatenated on purpose. */
+    static const char *const empties[] = {"", "\n", "# nobody yet\n", "\r\n  \n\t\n#x\n",
+                                          "#" B64_A " alice"}; /* NOLINT(bugprone-suspicious-missing-comma) */
     for (size_t i = 0; i < sizeof empties / sizeof empties[0]; i++) {
         secchat_authorized_keys *keys = parse_ok(empties[i]);
         assert_int_equal(secchat_authorized_keys_count(keys), 0);

@@ -934,7 +934,7 @@ static void test_public_key_derivation(void **state)
 
 /* One case per test and suite, named after both. (clang-format would spread the braces over four lines.) */
 /* clang-format off */
-#define CASE(f, s) {#f " [" #s "]", f, setup, teardown, &s}
+#define CASE(f, s) {#f " [" #s "]", f, setup, teardown, &(s)}
 /* clang-format on */
 #define ALL_CASES(s)                                                                                                   \
     CASE(test_handshake_completes, s), CASE(test_sessions_differ, s), CASE(test_handshake_payloads, s),                \

@@ -154,6 +154,7 @@ static size_t flip_positions(size_t len, size_t out[8])
     const size_t candidates[] = {0, 31, 32, 47, 48, 63, len - 17, len - 1};
     size_t n = 0;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        /* cppcheck-suppress uninitvar ; out[n - 1] is read only once written (n > 0) */
         if (candidates[i] < len && (n == 0 || out[n - 1] != candidates[i]))
             out[n++] = candidates[i];
     }

@@ -24,16 +24,28 @@ struct blob {
     size_t len;
 };
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Exactly two hex digits per byte (sscanf's %2x would also take a sign, "0x" or a space). */
 static int hex_decode(const char *hex, struct blob *out)
 {
     size_t n = strlen(hex);
     if (n % 2 != 0 || n / 2 > sizeof out->data)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return -1;
-        out->data[i] = (uint8_t)v;
+        out->data[i] = (uint8_t)(hi << 4 | lo);
     }
     out->len = n / 2;
     return 0;

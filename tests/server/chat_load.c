@@ -511,6 +511,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
         c->layer = secchat_session_state(c->s);
         secchat_session_feed_eof(c->s);
         process_events(c);
+        /* cppcheck-suppress knownConditionTrueFalse ; process_events can fail the run (it reaches L through c) */
         if (!L->failed)
             fail(L, "c%d: the server closed the connection in phase %s (state %s)", c->idx, phase_names[L->phase],
                  state_names[c->state]);

@@ -426,7 +426,7 @@ typedef struct bad_request {
 
 /* clang-format off */
 #define BAD(name, req, code) {name, req, 0, code}
-#define BAD_BYTES(name, req, code) {name, req, sizeof req - 1, code}
+#define BAD_BYTES(name, req, code) {name, req, sizeof(req) - 1, code}
 /* clang-format on */
 
 static void run_bad(const bad_request *cases, size_t n)
@@ -447,7 +447,7 @@ static void run_bad(const bad_request *cases, size_t n)
     }
 }
 
-#define RUN_BAD(table) run_bad(table, sizeof table / sizeof table[0])
+#define RUN_BAD(table) run_bad(table, sizeof(table) / sizeof(table)[0])
 
 static void test_refuse_request_line(void **state)
 {
@@ -933,7 +933,7 @@ typedef struct response_case {
 
 /* clang-format off */
 #define RESP(name, resp, code, status) {name, resp, 0, code, status}
-#define RESP_BYTES(name, resp, code, status) {name, resp, sizeof resp - 1, code, status}
+#define RESP_BYTES(name, resp, code, status) {name, resp, sizeof(resp) - 1, code, status}
 /* clang-format on */
 
 static void run_responses(const response_case *cases, size_t n)

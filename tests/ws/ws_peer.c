@@ -42,7 +42,7 @@
 /* Stop reading while this much output waits: echoes then never outgrow max_output. */
 #define OUTPUT_HIGH_WATER ((size_t)256 * 1024)
 
-_Noreturn static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) _Noreturn static void die(const char *fmt, ...)
 {
     va_list ap;
     fflush(stdout);
