@@ -4,6 +4,8 @@
 #                        then the whole suite again under ASan+UBSan
 #   make check           build and run the tests (no package install, no sanitizers)
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS (600) each
+#   make analyze         cppcheck + clang-tidy (.clang-tidy), then valgrind memcheck over unit suites
+#                        and the server's end-to-end tests (tests/analysis/README.md; ~4 min)
 #   make bench           micro-benchmarks, then the server against the libwebsockets mirror
 #                        (tests/bench/run_bench.sh, ~4.5 min; measurements, never part of make test)
 #   make install         honours PREFIX, LIBDIR, INCLUDEDIR, DESTDIR
@@ -184,6 +186,22 @@ bench: lib apps $(BENCH_BINS)
 FUZZ_SECONDS ?= 600
 fuzz:
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# Static analysis, then valgrind memcheck (a plain build: not with SANITIZE);
+# both always run, and either failing fails the target (tests/analysis/README.md).
+.PHONY: analyze analyze-deps analyze-run
+ANALYZE_PACKAGES := cppcheck clang-tidy valgrind
+analyze: analyze-deps
+	$(Q)$(MAKE) --no-print-directory analyze-run
+
+analyze-deps:
+	$(Q)sh .ci/install-deps $(ANALYZE_PACKAGES)
+
+analyze-run: all $(UNIT_BINS) $(TOOL_BINS)
+	$(Q)status=0; \
+	BUILD=$(BUILD) sh tests/analysis/run_static.sh || status=1; \
+	BUILD=$(BUILD) sh tests/analysis/run_valgrind.sh || status=1; \
+	exit $$status
 
 install: lib apps
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/secchat $(DESTDIR)$(PKGCONFIGDIR)
