@@ -41,6 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/tcp_peer.h"
 #include "secchat.h"
 
@@ -100,32 +101,6 @@ static char *hex_string(const uint8_t *data, size_t len)
         snprintf(s + 2 * i, 3, "%02x", data[i]);
     s[2 * len] = '\0';
     return s;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes hex text into out (cap bytes); returns the length, or -1 for bad hex or too long. */
-static long parse_hex(const char *text, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(text);
-    if (n % 2 != 0 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (long)(n / 2);
 }
 
 /* ---- one connection: a socket and a session ----------------------------------- */
@@ -235,7 +210,7 @@ static secchat_config *make_config(const char *psk_hex, const char *protocol)
         die("protocol %s: %d %s", protocol, rc, secchat_strerror(rc));
     if (psk_hex) {
         uint8_t psk[SECCHAT_PSK_LEN];
-        if (strlen(psk_hex) != 2 * sizeof psk || parse_hex(psk_hex, psk, sizeof psk) != SECCHAT_PSK_LEN)
+        if (strlen(psk_hex) != 2 * sizeof psk || hex_decode(psk_hex, strlen(psk_hex), psk, sizeof psk) != SECCHAT_PSK_LEN)
             die("--psk wants %u bytes in hex", SECCHAT_PSK_LEN);
         rc = secchat_config_set_psk(cfg, psk);
         secchat_memzero(psk, sizeof psk);
@@ -436,7 +411,7 @@ static int run_client(secchat_config *cfg, const char *url_text)
             secchat_message msg = {.sender = "", .content = line + 5};
             send_message(&c, &msg);
         } else if (strncmp(line, "raw ", 4) == 0) {
-            long len = parse_hex(line + 4, raw, sizeof raw);
+            long len = hex_decode(line + 4, strlen(line + 4), raw, sizeof raw);
             if (len < 0)
                 die("bad hex in raw command (at most %u bytes)", SECCHAT_MESSAGE_MAX);
             rc = secchat_session_send(c.s, raw, (size_t)len);

@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "secchat.h"
 
 #define MAX_PSKS 8
@@ -95,36 +96,20 @@ static int fail(int code, const char *detail)
     return 1;
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes len characters of hex into out (capacity cap); -1 if malformed or too long. */
-static int hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+static int hex_bytes(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
-    if (len % 2 != 0 || len / 2 > cap)
+    long n = hex_decode(hex, len, out, cap);
+    if (n < 0)
         return -1;
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    *out_len = len / 2;
+    *out_len = (size_t)n;
     return 0;
 }
 
 static int hex_key(const char *hex, uint8_t out[SECCHAT_NOISE_KEY_LEN])
 {
     size_t n;
-    return hex_decode(hex, strlen(hex), out, SECCHAT_NOISE_KEY_LEN, &n) == 0 && n == SECCHAT_NOISE_KEY_LEN ? 0 : -1;
+    return hex_bytes(hex, strlen(hex), out, SECCHAT_NOISE_KEY_LEN, &n) == 0 && n == SECCHAT_NOISE_KEY_LEN ? 0 : -1;
 }
 
 static void put_hex_line(const char *tag, const uint8_t *data, size_t len)
@@ -174,7 +159,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 return -1;
             o->psk_count++;
         } else if (strcmp(opt, "-p") == 0 || strcmp(opt, "--prologue") == 0) {
-            if (hex_decode(val, strlen(val), o->prologue, sizeof o->prologue, &o->prologue_len) != 0)
+            if (hex_bytes(val, strlen(val), o->prologue, sizeof o->prologue, &o->prologue_len) != 0)
                 return -1;
             o->has_prologue = 1;
         } else if (strcmp(opt, "-n") == 0 || strcmp(opt, "--transport") == 0) {
@@ -208,7 +193,7 @@ static int read_msg_line(char **line, size_t *line_cap, size_t *msg_len, char *w
         snprintf(why, why_len, "expected a \"MSG <hex>\" line");
         return -1;
     }
-    if (hex_decode(*line + 4, len - 4, message, sizeof message, msg_len) != 0) {
+    if (hex_bytes(*line + 4, len - 4, message, sizeof message, msg_len) != 0) {
         snprintf(why, why_len, "bad hex in MSG line");
         return -1;
     }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "common/hex.h"
 #include "secchat.h"
 
 #define MAX_BLOB 65535
@@ -24,30 +25,12 @@ struct blob {
     size_t len;
 };
 
-static int hex_digit(char c)
+static int blob_from_hex(const char *hex, struct blob *out)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Exactly two hex digits per byte (sscanf's %2x would also take a sign, "0x" or a space). */
-static int hex_decode(const char *hex, struct blob *out)
-{
-    size_t n = strlen(hex);
-    if (n % 2 != 0 || n / 2 > sizeof out->data)
+    long n = hex_decode(hex, strlen(hex), out->data, sizeof out->data);
+    if (n < 0)
         return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out->data[i] = (uint8_t)(hi << 4 | lo);
-    }
-    out->len = n / 2;
+    out->len = (size_t)n;
     return 0;
 }
 
@@ -57,7 +40,7 @@ static int get_hex(json_t *obj, const char *key, struct blob *out)
     json_t *v = json_object_get(obj, key);
     if (v == NULL)
         return 0;
-    if (!json_is_string(v) || hex_decode(json_string_value(v), out) != 0)
+    if (!json_is_string(v) || blob_from_hex(json_string_value(v), out) != 0)
         return -1;
     return 1;
 }
@@ -86,7 +69,7 @@ static int configure(secchat_noise *n, json_t *vec, const char *side, struct blo
     json_t *psk;
     json_array_foreach(psks, i, psk)
     {
-        if (!json_is_string(psk) || hex_decode(json_string_value(psk), tmp) != 0 || tmp->len != 32) {
+        if (!json_is_string(psk) || blob_from_hex(json_string_value(psk), tmp) != 0 || tmp->len != 32) {
             snprintf(why, why_len, "%s: bad psk in vector", side);
             return -1;
         }
