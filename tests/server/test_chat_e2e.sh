@@ -7,23 +7,9 @@
 # own empty config directory), runs the script, and always stops the server.
 # Fails (never passes silently) when a module or the server is missing.
 set -u
-BUILD=${BUILD:-build}
 here=$(dirname "$0")
-server="$BUILD/apps/secchat-server"
+. "$here/e2e_env.sh" && e2e_setup test_chat_e2e
 
-for module in websockets dissononce; do
-    if ! /usr/bin/python3 -c "import $module" >/dev/null 2>&1; then
-        echo "FAIL test_chat_e2e: /usr/bin/python3 cannot import $module;" \
-            "install python3-$module (make deps does it)" >&2
-        exit 1
-    fi
-done
-if [ ! -x "$server" ]; then
-    echo "FAIL test_chat_e2e: $server not built" >&2
-    exit 1
-fi
-
-dir=$(mktemp -d)
 pid=
 stop_server() {
     [ -n "$pid" ] || return 0
@@ -41,12 +27,6 @@ stop_server() {
 trap 'stop_server; rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM HUP
 
-# The servers must not read or create the user's ~/.config/secchat.
-mkdir "$dir/config"
-XDG_CONFIG_HOME="$dir/config"
-HOME="$dir"
-export XDG_CONFIG_HOME HOME
-unset SECCHAT_PSK_FILE
 
 "$server" --listen 127.0.0.1:0 --demo-psk </dev/null >"$dir/console" 2>"$dir/stderr" &
 pid=$!

@@ -8,30 +8,11 @@
 # Temporary HOME and XDG_CONFIG_HOME; 127.0.0.1 only. Fails (never passes silently) when a module or the
 # server is missing.
 set -u
-BUILD=${BUILD:-build}
 here=$(dirname "$0")
-server="$BUILD/apps/secchat-server"
+. "$here/e2e_env.sh" && e2e_setup test_hostile
 
-for module in websockets dissononce; do
-    if ! /usr/bin/python3 -c "import $module" >/dev/null 2>&1; then
-        echo "FAIL test_hostile: /usr/bin/python3 cannot import $module; install python3-$module" >&2
-        exit 1
-    fi
-done
-if [ ! -x "$server" ]; then
-    echo "FAIL test_hostile: $server not built" >&2
-    exit 1
-fi
-
-dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM HUP
-# The server must not read or create the user's ~/.config/secchat.
-mkdir "$dir/config"
-XDG_CONFIG_HOME="$dir/config"
-HOME="$dir"
-export XDG_CONFIG_HOME HOME
-unset SECCHAT_PSK_FILE
 
 # The script bounds itself at 88 s; timeout is the backstop (its SIGTERM makes the script kill its servers).
 timeout 100 /usr/bin/python3 -B "$here/hostile_e2e.py" --server "$server" "$@"

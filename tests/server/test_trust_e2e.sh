@@ -8,23 +8,9 @@
 # killed here. Temporary HOME and XDG_CONFIG_HOME; 127.0.0.1 only. Fails
 # (never passes silently) when a module or the server is missing.
 set -u
-BUILD=${BUILD:-build}
 here=$(dirname "$0")
-server="$BUILD/apps/secchat-server"
+. "$here/e2e_env.sh" && e2e_setup test_trust_e2e
 
-for module in websockets dissononce; do
-    if ! /usr/bin/python3 -c "import $module" >/dev/null 2>&1; then
-        echo "FAIL test_trust_e2e: /usr/bin/python3 cannot import $module;" \
-            "install python3-$module (make deps does it)" >&2
-        exit 1
-    fi
-done
-if [ ! -x "$server" ]; then
-    echo "FAIL test_trust_e2e: $server not built" >&2
-    exit 1
-fi
-
-dir=$(mktemp -d)
 pids="$dir/pids"
 : >"$pids"
 # Kills the servers the script started that are still running: only those pids,
@@ -52,12 +38,7 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 1' INT TERM HUP
 
-# The servers must not read or create the user's ~/.config/secchat.
-mkdir "$dir/config" "$dir/keys"
-XDG_CONFIG_HOME="$dir/config"
-HOME="$dir"
-export XDG_CONFIG_HOME HOME
-unset SECCHAT_PSK_FILE
+mkdir "$dir/keys"
 
 # The script bounds itself at 75 s; timeout is the backstop. In the background, so that a signal to this
 # shell runs the traps at once (a foreground child would delay them until it ends).
