@@ -499,9 +499,10 @@ static void on_command(sc_conn *c, const sc_line *l)
 }
 
 /*
- * The message rate limit (rate.h): a line over it is not sent and its author
- * is told once; after burst such lines in a row the member is closed, since
- * a client that goes on after the warning is not a person typing.
+ * The message rate limit (rate.h): a line over it is not sent, and its
+ * author is told at the first of each run of such lines; after burst of them
+ * in a row the member is closed, since a client that goes on after the
+ * warning is not a person typing.
  */
 static int within_rate(sc_conn *c)
 {
