@@ -210,6 +210,40 @@ int fz_lenient(void)
     return v;
 }
 
+int fz_ws_feed_split(secchat_ws *ws, const uint8_t *data, size_t size, fz_rng *r, fz_ws_run *res,
+                     void (*after_piece)(secchat_ws *ws, int rc, void *arg), void *arg)
+{
+    int rc = SECCHAT_OK;
+    size_t off = 0;
+    while (off < size) {
+        size_t n = fz_split(r, size - off);
+        int frc = secchat_ws_feed(ws, data + off, n);
+        if (fz_verbose())
+            fprintf(stderr, " feed [%zu, %zu) -> %d state %d\n", off, off + n, frc, (int)secchat_ws_state(ws));
+        FUZZ_CHECK(rc == SECCHAT_OK || frc == rc); /* once failed, the code is sticky */
+        rc = frc;
+        off += n;
+        (void)fz_ws_drain(ws, r, &res->events, &res->output);
+        if (after_piece != NULL)
+            after_piece(ws, rc, arg);
+    }
+    res->rc = rc;
+    return rc;
+}
+
+void fz_ws_runs_check(const fz_ws_run *whole, const fz_ws_run *split)
+{
+    FUZZ_CHECK(fz_log_equal(&whole->events, &split->events));
+    FUZZ_CHECK(fz_lenient() || whole->rc == split->rc);
+    FUZZ_CHECK(fz_lenient() || fz_log_equal(&whole->output, &split->output));
+}
+
+void fz_ws_run_free(fz_ws_run *res)
+{
+    fz_log_free(&res->events);
+    fz_log_free(&res->output);
+}
+
 int fz_ws_drain(secchat_ws *ws, fz_rng *r, fz_log *events, fz_log *output)
 {
     int closed = 0;

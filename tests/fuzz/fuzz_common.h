@@ -110,6 +110,27 @@ int fz_log_equal(const fz_log *a, const fz_log *b);
  */
 int fz_ws_drain(secchat_ws *ws, fz_rng *r, fz_log *events, fz_log *output);
 
+/* What one run of a whole-versus-split differential saw. */
+typedef struct fz_ws_run {
+    fz_log events, output;
+    int rc; /* the last feed's code */
+} fz_ws_run;
+
+/*
+ * Feeds data to ws in pieces chosen by r (a seed of 0: whole), checking
+ * that a failure code, once returned, is sticky, and drains ws into res
+ * after each piece; then after_piece(ws, rc, arg), if not NULL. Sets and
+ * returns res->rc.
+ */
+int fz_ws_feed_split(secchat_ws *ws, const uint8_t *data, size_t size, fz_rng *r, fz_ws_run *res,
+                     void (*after_piece)(secchat_ws *ws, int rc, void *arg), void *arg);
+
+/* The differential's verdict: the split run saw what the whole run saw
+ * (FUZZ_LENIENT relaxes the code and output checks). */
+void fz_ws_runs_check(const fz_ws_run *whole, const fz_ws_run *split);
+
+void fz_ws_run_free(fz_ws_run *res);
+
 /* A valid upgrade request for path "/chat". */
 extern const char fz_upgrade_request[];
 

@@ -16,30 +16,13 @@
 
 #include "fuzz/fuzz_common.h"
 
-typedef struct run_result {
-    fz_log events, output;
-    int rc;
-} run_result;
-
-static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, run_result *res)
+static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, fz_ws_run *res)
 {
     secchat_ws *ws = NULL;
     FUZZ_CHECK(secchat_ws_new_server(&ws, NULL) == SECCHAT_OK);
     fz_rng r;
     fz_rng_seed(&r, seed);
-    int rc = SECCHAT_OK;
-    size_t off = 0;
-    while (off < size) {
-        size_t n = fz_split(&r, size - off);
-        int frc = secchat_ws_feed(ws, data + off, n);
-        if (fz_verbose())
-            fprintf(stderr, " feed [%zu, %zu) -> %d state %d\n", off, off + n, frc, (int)secchat_ws_state(ws));
-        /* Once failed, the code is sticky. */
-        FUZZ_CHECK(rc == SECCHAT_OK || frc == rc);
-        rc = frc;
-        off += n;
-        (void)fz_ws_drain(ws, &r, &res->events, &res->output);
-    }
+    (void)fz_ws_feed_split(ws, data, size, &r, res, NULL, NULL);
     if (secchat_ws_state(ws) != SECCHAT_WS_STATE_CONNECTING) {
         /* A refused request may not leave a path; an accepted one must have one. */
         const char *path = secchat_ws_request_path(ws);
@@ -59,7 +42,6 @@ static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, run_re
         secchat_ws_feed_eof(ws);
         (void)fz_ws_drain(ws, &r, &res->events, &res->output);
     }
-    res->rc = rc;
     secchat_ws_free(ws);
 }
 
@@ -79,18 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz f = {data, size};
     uint16_t seed = fz_u16(&f);
     int eof = seed & 1;
-    run_result whole = {0}, split = {0};
+    fz_ws_run whole = {0}, split = {0};
     run(f.p, f.n, 0, eof, &whole);
     if (seed > 1) {
         fuzz_reset(1);
         run(f.p, f.n, seed, eof, &split);
-        FUZZ_CHECK(fz_log_equal(&whole.events, &split.events));
-        FUZZ_CHECK(fz_lenient() || whole.rc == split.rc);
-        FUZZ_CHECK(fz_lenient() || fz_log_equal(&whole.output, &split.output));
+        fz_ws_runs_check(&whole, &split);
     }
-    fz_log_free(&whole.events);
-    fz_log_free(&whole.output);
-    fz_log_free(&split.events);
-    fz_log_free(&split.output);
+    fz_ws_run_free(&whole);
+    fz_ws_run_free(&split);
     return 0;
 }

@@ -18,11 +18,6 @@
 
 #define URL "ws://chat.example:8080/chat"
 
-typedef struct run_result {
-    fz_log events, output;
-    int rc;
-} run_result;
-
 static uint8_t *with_accept(const uint8_t *data, size_t size, const char *accept, size_t *out_len)
 {
     static const char token[] = "@ACCEPT@";
@@ -45,7 +40,7 @@ static uint8_t *with_accept(const uint8_t *data, size_t size, const char *accept
     return out;
 }
 
-static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, run_result *res)
+static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, fz_ws_run *res)
 {
     secchat_ws *ws = NULL;
     FUZZ_CHECK(secchat_ws_new_client(&ws, URL, NULL) == SECCHAT_OK);
@@ -59,18 +54,7 @@ static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, run_re
 
     fz_rng r;
     fz_rng_seed(&r, seed);
-    int rc = SECCHAT_OK;
-    size_t off = 0;
-    while (off < len) {
-        size_t n = fz_split(&r, len - off);
-        int frc = secchat_ws_feed(ws, resp + off, n);
-        if (fz_verbose())
-            fprintf(stderr, " feed [%zu, %zu) -> %d state %d\n", off, off + n, frc, (int)secchat_ws_state(ws));
-        FUZZ_CHECK(rc == SECCHAT_OK || frc == rc);
-        rc = frc;
-        off += n;
-        (void)fz_ws_drain(ws, &r, &res->events, &res->output);
-    }
+    (void)fz_ws_feed_split(ws, resp, len, &r, res, NULL, NULL);
     FUZZ_CHECK(secchat_ws_request_path(ws) == NULL); /* a server-side notion only */
     if (secchat_ws_state(ws) == SECCHAT_WS_STATE_OPEN) {
         static const uint8_t hello[] = "hello";
@@ -84,7 +68,6 @@ static void run(const uint8_t *data, size_t size, uint16_t seed, int eof, run_re
         secchat_ws_feed_eof(ws);
         (void)fz_ws_drain(ws, &r, &res->events, &res->output);
     }
-    res->rc = rc;
     free(resp);
     secchat_ws_free(ws);
 }
@@ -104,20 +87,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz f = {data, size};
     uint16_t seed = fz_u16(&f);
     int eof = seed & 1;
-    run_result whole = {0}, split = {0};
+    fz_ws_run whole = {0}, split = {0};
     /* Same RNG seed for both runs: same key, same masks, so the same output. */
     fuzz_reset(2);
     run(f.p, f.n, 0, eof, &whole);
     if (seed > 1) {
         fuzz_reset(2);
         run(f.p, f.n, seed, eof, &split);
-        FUZZ_CHECK(fz_log_equal(&whole.events, &split.events));
-        FUZZ_CHECK(fz_lenient() || whole.rc == split.rc);
-        FUZZ_CHECK(fz_lenient() || fz_log_equal(&whole.output, &split.output));
+        fz_ws_runs_check(&whole, &split);
     }
-    fz_log_free(&whole.events);
-    fz_log_free(&whole.output);
-    fz_log_free(&split.events);
-    fz_log_free(&split.output);
+    fz_ws_run_free(&whole);
+    fz_ws_run_free(&split);
     return 0;
 }
