@@ -58,6 +58,15 @@ static randombytes_implementation fuzz_rng = {
     .buf = rng_buf,
 };
 
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_init();
+    if (fz_target_init != NULL)
+        fz_target_init();
+    return 0;
+}
+
 void fuzz_init(void)
 {
     /* Must come before sodium_init, which would otherwise pick the system RNG. */

@@ -30,8 +30,16 @@
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *what);
 
-/* Installs the deterministic RNG and initializes libsodium. Call from LLVMFuzzerInitialize. */
+/* Installs the deterministic RNG and initializes libsodium. LLVMFuzzerInitialize,
+ * defined once in fuzz_common.c for every target, calls it. */
 void fuzz_init(void);
+
+/* A target's own set-up (fixed keys and the like), if it defines one: run by
+ * LLVMFuzzerInitialize after fuzz_init. */
+void fz_target_init(void) __attribute__((weak));
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Reseeds the deterministic RNG; call first thing in LLVMFuzzerTestOneInput. */
 void fuzz_reset(uint64_t seed);

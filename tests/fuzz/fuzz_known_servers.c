@@ -46,16 +46,10 @@ static int ref_find(const char *text, size_t len, const char *server, uint8_t st
     return memcmp(found_key, K, SECCHAT_KEY_LEN) == 0 ? SECCHAT_OK : SECCHAT_ERR_KNOWN_SERVER_CHANGED;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_target_init(void)
 {
-    (void)argc, (void)argv;
-    fuzz_init();
     for (size_t i = 0; i < SECCHAT_KEY_LEN; i++)
         K[i] = (uint8_t)i;
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -169,16 +169,6 @@ static void server_events(session_pair *p, chat_state *st)
 
 static const uint16_t close_codes[4] = {1000, 1001, 1008, 4000};
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fuzz_init();
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_reset(6);

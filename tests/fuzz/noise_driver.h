@@ -59,13 +59,8 @@ static void fixed_key(uint8_t k[32], uint8_t v)
         k[i] = (uint8_t)(v + i * 7);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_target_init(void)
 {
-    (void)argc, (void)argv;
-    fuzz_init();
     fixed_key(init_static, 0x11);
     fixed_key(resp_static, 0x22);
     fixed_key(init_eph, 0x33);
@@ -74,7 +69,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fixed_key(other_psk, 0x66);
     FUZZ_CHECK(secchat_public_key_from_private(init_pub, init_static) == SECCHAT_OK);
     FUZZ_CHECK(secchat_public_key_from_private(resp_pub, resp_static) == SECCHAT_OK);
-    return 0;
 }
 
 static secchat_noise *make(const char *proto, secchat_noise_role role, uint8_t flags, int victim)
