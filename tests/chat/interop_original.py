@@ -68,6 +68,9 @@ TRICKY_LINES = [
     "x" * 2000,
 ]
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from original_wire import original_json  # noqa: E402
+
 DH = X25519DH()
 FACTORY = NoiseProtocolFactory()
 passed = 0
@@ -86,24 +89,8 @@ def check(cond, what):
     print(f"ok {passed:2d} {what}", flush=True)
 
 
-def serde_string(s):
-    """A JSON string exactly as serde_json writes it: \\" \\\\ \\b \\f \\n \\r \\t, other controls as \\u00xx."""
-    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    out = ['"']
-    for ch in s:
-        if ch in short:
-            out.append(short[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)  # "/", DEL and all non-ASCII stay raw
-    out.append('"')
-    return "".join(out).encode("utf-8")
 
 
-def original_json(sender, content):
-    """The bytes the original program writes for a message (compact, sender then content)."""
-    return b'{"sender":' + serde_string(sender) + b',"content":' + serde_string(content) + b"}"
 
 
 def unescape_peer(text):

@@ -24,7 +24,6 @@ Scenarios:
 """
 import argparse
 import asyncio
-import hashlib
 import os
 import sys
 
@@ -73,6 +72,9 @@ EXTRA = [
 ]
 LAST = ("Server", "That is all")  # the last message before the client types quit
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from original_wire import fingerprint, original_json  # noqa: E402
+
 DH = X25519DH()
 FACTORY = NoiseProtocolFactory()
 passed = 0
@@ -90,30 +92,10 @@ def check(cond, what):
     print(f"ok    server: {what}", flush=True)
 
 
-def serde_string(s):
-    """A JSON string exactly as serde_json writes it: \\" \\\\ \\b \\f \\n \\r \\t, other controls as \\u00xx."""
-    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    out = ['"']
-    for ch in s:
-        if ch in short:
-            out.append(short[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)  # "/", DEL and all non-ASCII stay raw
-    out.append('"')
-    return "".join(out).encode("utf-8")
 
 
-def original_json(sender, content):
-    """The original's Message {sender, content} through serde_json::to_string: compact, in that order."""
-    return b'{"sender":' + serde_string(sender) + b',"content":' + serde_string(content) + b"}"
 
 
-def fingerprint(public_key):
-    """docs/keys.md: first 16 bytes of SHA-256, lowercase hex in groups of 4 joined by ':'."""
-    h = hashlib.sha256(public_key).hexdigest()[:32]
-    return ":".join(h[i:i + 4] for i in range(0, 32, 4))
 
 
 def short(b, limit=80):

@@ -3,8 +3,9 @@
 Nothing here comes from libsecchat: RFC 6455 is Debian's python3-websockets (or
 the few lines of RawPeer below), Noise_XXpsk2_25519_AESGCM_SHA256 is
 python3-dissononce, and the JSON the original program writes is built and
-checked byte for byte with serde_string(), as tests/chat/interop_original.py
-does. Only importable from /usr/bin/python3.
+checked byte for byte with serde_string() (tests/common/original_wire.py,
+shared with tests/chat/interop_original.py and tests/client/original_server.py).
+Only importable from /usr/bin/python3.
 
 Every wait is bounded by TIMEOUT; a broken expectation raises Failure.
 """
@@ -16,6 +17,7 @@ import os
 import re
 import socket
 import struct
+import sys
 import time
 
 import websockets
@@ -31,6 +33,9 @@ PROMPT = b'{"sender":"Server","content":"Please enter your name:"}'
 # docs/protocol.md: extension fields follow sender/content only when set, in this order.
 FIELD_ORDER = ("sender", "content", "type", "room", "to", "ts")
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from original_wire import fingerprint, original_json, serde_string  # noqa: E402
 
 DH = X25519DH()
 FACTORY = NoiseProtocolFactory()
@@ -61,24 +66,8 @@ def short(value, limit=300):
 
 # ---------------------------------------------------------------- JSON, as the original writes it
 
-def serde_string(s):
-    """A JSON string exactly as serde_json writes it: \\" \\\\ \\b \\f \\n \\r \\t, other controls as \\u00xx."""
-    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    out = ['"']
-    for ch in s:
-        if ch in escapes:
-            out.append(escapes[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)  # "/", DEL and all non-ASCII stay raw
-    out.append('"')
-    return "".join(out).encode("utf-8")
 
 
-def original_json(sender, content):
-    """Part 1 bytes: compact, sender then content, nothing else."""
-    return b'{"sender":' + serde_string(sender) + b',"content":' + serde_string(content) + b"}"
 
 
 def parse_part2(raw, what):
@@ -115,10 +104,6 @@ def try_part2(raw):
         return None
 
 
-def fingerprint(public_key):
-    """docs/keys.md: the first 16 bytes of SHA-256 of the key, lowercase hex, groups of 4 digits joined by ':'."""
-    digest = hashlib.sha256(public_key).hexdigest()[:32]
-    return ":".join(digest[i:i + 4] for i in range(0, 32, 4))
 
 
 # ---------------------------------------------------------------- Noise
