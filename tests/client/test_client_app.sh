@@ -30,10 +30,7 @@ for b in "$client" "$peer" "$keygen"; do
 done
 
 tmp=$(mktemp -d)
-pids=""
-forget() { # forget PID: it has been waited for, so cleanup must not kill its (maybe reused) number
-    pids=$(echo " $pids " | sed "s/ $1 / /")
-}
+. tests/common/procs.sh # pids, forget
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     rm -rf "$tmp"

@@ -30,8 +30,7 @@ if [ ! -x "$client" ]; then
 fi
 
 tmp=$(mktemp -d)
-pids=""
-forget() { pids=$(echo " $pids " | sed "s/ $1 / /"); }
+. tests/common/procs.sh # pids, forget, wait_pid
 cleanup() {
     exec 3>&- 2>/dev/null || true
     for p in $pids; do kill "$p" 2>/dev/null || true; done
@@ -56,27 +55,6 @@ fail() {
         [ -f "$f" ] && sed "s#^#      $(basename "$f")| #" "$f" | cut -c1-200
     done
     exit 1
-}
-# wait_pid PID SECONDS: waits for PID's exit; after SECONDS a SIGTERM (which timeout(1) passes on, and
-# follows with SIGKILL 2 s later: -k 2), after 3 s more a SIGKILL. Sets $st.
-wait_pid() {
-    n=0
-    while kill -0 "$1" 2>/dev/null && [ $n -lt $(($2 * 20)) ]; do
-        sleep 0.05
-        n=$((n + 1))
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        n=0
-        while kill -0 "$1" 2>/dev/null && [ $n -lt 60 ]; do
-            sleep 0.05
-            n=$((n + 1))
-        done
-        kill -9 "$1" 2>/dev/null || true
-    fi
-    st=0
-    wait "$1" || st=$?
-    forget "$1"
 }
 
 # The --demo-psk warning is all the client may write on stderr.
